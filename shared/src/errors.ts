@@ -1,0 +1,44 @@
+/**
+ * Stable error codes of the /v1 surface. Clients get them OpenAI-shaped:
+ * `{"error": {"message", "type", "code", "param"}}`; the status is part of the code's contract.
+ */
+export const ERROR_TABLE = {
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  invalid_json: { status: 400, type: 'invalid_request_error' },
+  invalid_api_key: { status: 401, type: 'authentication_error' },
+  insufficient_balance: { status: 402, type: 'insufficient_quota' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  not_found: { status: 404, type: 'invalid_request_error' },
+  model_not_found: { status: 404, type: 'invalid_request_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  body_too_large: { status: 413, type: 'invalid_request_error' },
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  internal_error: { status: 500, type: 'api_error' },
+  upstream_error: { status: 502, type: 'api_error' },
+  fallback_exhausted: { status: 503, type: 'api_error' },
+  unavailable: { status: 503, type: 'api_error' },
+  upstream_timeout: { status: 504, type: 'api_error' },
+} as const satisfies Record<string, { status: number; type: string }>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+    this.status = ERROR_TABLE[code].status;
+  }
+
+  /** The OpenAI-shaped body. Messages are written by us, never copied from a provider. */
+  toBody(): string {
+    return JSON.stringify({
+      error: { message: this.message, type: ERROR_TABLE[this.code].type, code: this.code, param: this.param },
+    });
+  }
+}
