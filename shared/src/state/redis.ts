@@ -165,10 +165,14 @@ export class RedisStateStore implements StateStore {
 
   async readUsage(consumer: string, count: number, blockMs: number): Promise<UsageDelivery[]> {
     await this.ensureGroup();
-    const client = (this.blocking ??= this.connect({ enableAutoPipelining: false }));
-    const reply = (await client.xreadgroup(
-      'GROUP', USAGE_GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', USAGE_STREAM, '>',
-    )) as [string, StreamEntries][] | null;
+    // In Redis, BLOCK 0 waits forever; in this port 0 means "do not wait", so omit BLOCK then.
+    const reply = (
+      blockMs > 0
+        ? await (this.blocking ??= this.connect({ enableAutoPipelining: false })).xreadgroup(
+            'GROUP', USAGE_GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', USAGE_STREAM, '>',
+          )
+        : await this.cmd.xreadgroup('GROUP', USAGE_GROUP, consumer, 'COUNT', count, 'STREAMS', USAGE_STREAM, '>')
+    ) as [string, StreamEntries][] | null;
     return reply ? toDeliveries(reply[0]?.[1] ?? []) : [];
   }
 
@@ -188,8 +192,10 @@ export class RedisStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    // A connection blocked in XREADGROUP would answer QUIT only after its timeout: cut it.
+    this.blocking?.disconnect();
     await Promise.all(
-      [this.cmd, this.subscriber, this.blocking].filter((c): c is Redis => c !== undefined).map((c) => c.quit().catch(() => c.disconnect())),
+      [this.cmd, this.subscriber].filter((c): c is Redis => c !== undefined).map((c) => c.quit().catch(() => c.disconnect())),
     );
   }
 }

@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { open, seal, SecretBoxError } from './secretbox.ts';
+
+describe('secretbox', () => {
+  const key = randomBytes(32);
+
+  it('opens what it sealed, and the sealed text does not contain the secret', () => {
+    const sealed = seal(key, 'sk-live-very-secret', 'channel:1');
+    expect(sealed).not.toContain('sk-live');
+    expect(open(key, sealed, 'channel:1')).toBe('sk-live-very-secret');
+  });
+
+  it('uses a fresh nonce every time', () => {
+    expect(seal(key, 'x', 'a')).not.toBe(seal(key, 'x', 'a'));
+  });
+
+  it('refuses another record, another key, or a tampered ciphertext', () => {
+    const sealed = seal(key, 'secret', 'channel:1');
+    expect(() => open(key, sealed, 'channel:2')).toThrow(SecretBoxError);
+    expect(() => open(randomBytes(32), sealed, 'channel:1')).toThrow(SecretBoxError);
+    const last = sealed.at(-1) === 'A' ? 'B' : 'A';
+    expect(() => open(key, sealed.slice(0, -1) + last, 'channel:1')).toThrow(SecretBoxError);
+    expect(() => open(key, 'v2.x.y', 'channel:1')).toThrow(SecretBoxError);
+  });
+
+  it('requires a 32-byte key', () => {
+    expect(() => seal(randomBytes(16), 'x', 'a')).toThrow(SecretBoxError);
+  });
+});
