@@ -1,0 +1,1 @@
+export { createDataPlane, type DataPlane, type DataPlaneOptions } from './server.ts';
