@@ -231,7 +231,7 @@ describe.each(stores)('data plane over the %s store', (_name, makeStore) => {
     for (const [body, status, code] of cases) {
       const response = await post(key.secret, body);
       expect(response.status, code).toBe(status);
-      expect((await response.json()).error.code).toBe(code);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
     }
     expect(fake.requests.length).toBe(before);
     expect(await store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
@@ -245,7 +245,7 @@ describe.each(stores)('data plane over the %s store', (_name, makeStore) => {
     const before = fake.requests.length;
     const response = await post(key.secret, hello);
     expect(response.status).toBe(402);
-    expect((await response.json()).error.code).toBe('insufficient_balance');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('insufficient_balance');
     expect(fake.requests.length).toBe(before);
   });
 
@@ -267,7 +267,7 @@ describe.each(stores)('data plane over the %s store', (_name, makeStore) => {
     const { key } = await customer(10_000_000_000n);
     const response = await post(key.secret, hello);
     expect(response.status).toBe(504);
-    expect((await response.json()).error.code).toBe('upstream_timeout');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
   });
 
   it('aborts the upstream when the client goes away mid-stream and settles once, estimated', async () => {
