@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { MemoryStateStore } from '@tollgate/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestService } from '../../../test/support/services.ts';
+import { openDatabase, type Database } from '../db/connect.ts';
+import { createControlPlane } from '../server.ts';
+
+const run = promisify(execFile);
+const repoRoot = join(import.meta.dirname, '..', '..', '..');
+const cli = (args: string[], env: Record<string, string>) =>
+  run(process.execPath, ['control-plane/bin/tollgate.js', ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
+
+let service: TestService;
+let database: Database;
+beforeAll(async () => {
+  service = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.close();
+  await service?.cleanup();
+});
+
+describe('tollgate CLI', () => {
+  it('admin create migrates, creates an admin and prints a working token once', async () => {
+    const { stdout } = await cli(['admin', 'create', '--email', 'Ops@Example.com'], { DATABASE_URL: service.url });
+    const tokens = stdout.match(/tgm_[0-9A-Za-z]+/g) ?? [];
+    expect(tokens).toHaveLength(1);
+    expect(stdout).toMatch(new RegExp(`^${tokens[0]}$`, 'm'));
+
+    database = await openDatabase({ databaseUrl: service.url, dataDir: '/nonexistent' });
+    const cp = createControlPlane({ db: database.db, store: new MemoryStateStore(), masterKey: Buffer.alloc(32) });
+    const response = await cp.yoga.fetch('http://cp.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[0]}` },
+      body: JSON.stringify({ query: '{ viewer { email isPlatformAdmin } }' }),
+    });
+    expect(await response.json()).toEqual({ data: { viewer: { email: 'ops@example.com', isPlatformAdmin: true } } });
+
+    // Running it again for the same email reuses the user and issues another token.
+    const again = await cli(['admin', 'create', '--email', 'ops@example.com'], { DATABASE_URL: service.url });
+    expect(again.stdout.match(/tgm_[0-9A-Za-z]+/)?.[0]).not.toBe(tokens[0]);
+  });
+
+  it('exits non-zero with a clear message on bad arguments', async () => {
+    await expect(cli(['admin', 'create'], { DATABASE_URL: service.url })).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--email') });
+    await expect(cli(['frobnicate'], { DATABASE_URL: service.url })).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command') });
+    await expect(cli(['admin', 'create', '--email', 'not-an-email'], { DATABASE_URL: service.url })).rejects.toMatchObject({ code: 2 });
+  });
+});

@@ -1,0 +1,29 @@
+/**
+ * Expected failures of mutations. Each mutation lists the ones it can return in
+ * `errors: { types }`, so clients get them as typed members of the result union; anything else is
+ * masked by yoga as an internal error. Messages are ours and never contain a secret.
+ */
+export class ValidationError extends Error {
+  override name = 'ValidationError';
+  constructor(
+    message: string,
+    readonly field: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs; anything else cannot name a row, and Postgres would reject it with a 500. */
+export function isUuid(text: string): boolean {
+  return UUID.test(text);
+}

@@ -1,0 +1,6 @@
+import { lexicographicSortSchema } from './graphql-js.ts';
+import { builder } from './builder.ts';
+import './schema/index.ts';
+
+/** The executable schema, sorted so the printed SDL is stable. */
+export const schema = lexicographicSortSchema(builder.toSchema());

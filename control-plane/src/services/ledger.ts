@@ -1,0 +1,70 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/connect.ts';
+import { ledgerEntries, type LedgerEntry } from '../db/schema/index.ts';
+import { ConflictError, isUuid, NotFoundError, ValidationError } from '../errors.ts';
+
+export interface CreditRequest {
+  orgId: string;
+  amount: bigint;
+  reason: string;
+  idempotencyKey: string;
+  createdBy: string | null;
+}
+
+/** Prefix the usage consumer uses for its debits; refused for manual credits so they cannot collide. */
+export const USAGE_KEY_PREFIX = 'usage:';
+
+/**
+ * Appends a manual adjustment. Idempotent on the key: a retry with the same org and amount returns
+ * the entry already written (`created: false`); the same key for anything else is a conflict.
+ */
+export async function creditOrg(db: Db, request: CreditRequest): Promise<{ entry: LedgerEntry; created: boolean }> {
+  const reason = request.reason.trim();
+  const idempotencyKey = request.idempotencyKey.trim();
+  if (request.amount === 0n) throw new ValidationError('amount must not be zero', 'amount');
+  if (!reason) throw new ValidationError('reason must not be empty', 'reason');
+  if (!idempotencyKey || idempotencyKey.length > 200) {
+    throw new ValidationError('idempotencyKey must be 1 to 200 characters', 'idempotencyKey');
+  }
+  if (idempotencyKey.startsWith(USAGE_KEY_PREFIX)) {
+    throw new ValidationError(`idempotencyKey must not start with "${USAGE_KEY_PREFIX}"`, 'idempotencyKey');
+  }
+  const org = isUuid(request.orgId) ? await db.query.orgs.findFirst({ where: { id: request.orgId } }) : undefined;
+  if (!org) throw new NotFoundError('no org with this id');
+
+  // ON CONFLICT DO NOTHING makes concurrent retries safe: exactly one insert wins.
+  const [inserted] = await db
+    .insert(ledgerEntries)
+    .values({ orgId: org.id, amount: request.amount, kind: 'adjustment', reason, idempotencyKey, createdBy: request.createdBy })
+    .onConflictDoNothing({ target: ledgerEntries.idempotencyKey })
+    .returning();
+  if (inserted) return { entry: inserted, created: true };
+
+  const existing = await db.query.ledgerEntries.findFirst({ where: { idempotencyKey } });
+  if (existing && existing.orgId === org.id && existing.amount === request.amount && existing.kind === 'adjustment') {
+    return { entry: existing, created: false };
+  }
+  throw new ConflictError('this idempotencyKey was already used for a different credit');
+}
+
+/** An org's balance: the sum of its ledger. */
+export async function ledgerBalance(db: Db, orgId: string): Promise<bigint> {
+  const [row] = await db
+    .select({ total: sql<string>`coalesce(sum(${ledgerEntries.amount}), 0)::text` })
+    .from(ledgerEntries)
+    .where(eq(ledgerEntries.orgId, orgId));
+  return BigInt(row?.total ?? '0');
+}
+
+/** Every org's balance, for seeding the state store at startup. */
+export async function allBalances(db: Db): Promise<Map<string, bigint>> {
+  const rows = await db.execute(
+    sql`select o.id, coalesce(sum(l.amount), 0)::text as total from orgs o left join ledger_entries l on l.org_id = o.id group by o.id`,
+  );
+  return new Map(rowsOf<{ id: string; total: string }>(rows).map((r) => [r.id, BigInt(r.total)]));
+}
+
+/** `execute` returns the driver's result object; both pg and PGlite put rows under `rows`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (result as { rows: T[] }).rows;
+}

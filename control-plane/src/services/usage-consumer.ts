@@ -1,0 +1,173 @@
+import { hostname } from 'node:os';
+import { decodeUsageEvent, silentLogger, type Logger, type StateStore, type UsageDelivery, type UsageEvent } from '@tollgate/shared';
+import type { Db } from '../db/connect.ts';
+import { isDataError } from '../db/errors.ts';
+import { ledgerEntries, usageRecords } from '../db/schema/index.ts';
+import { USAGE_KEY_PREFIX } from './ledger.ts';
+
+const BATCH = 100;
+const BLOCK_MS = 1000;
+/** Events a dead consumer held this long are taken over at start. */
+const STALE_MS = 30_000;
+const RETRY_MS = 2000;
+
+export interface UsageConsumerOptions {
+  db: Db;
+  store: StateStore;
+  logger?: Logger;
+  consumerName?: string;
+}
+
+/**
+ * Turns the usage stream into usage records and ledger debits. Each batch is one transaction,
+ * idempotent on the request id (ON CONFLICT DO NOTHING on both tables), and is acknowledged only
+ * after it commits: a crash replays the batch, and the replay adds nothing. The state store's
+ * balance was already debited by the data plane at settlement, so nothing is applied there.
+ */
+export class UsageConsumer {
+  private readonly db: Db;
+  private readonly store: StateStore;
+  private readonly logger: Logger;
+  readonly consumerName: string;
+  private running: Promise<void> | null = null;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+
+  constructor(options: UsageConsumerOptions) {
+    this.db = options.db;
+    this.store = options.store;
+    this.logger = options.logger ?? silentLogger;
+    this.consumerName = options.consumerName ?? `control-plane-${hostname()}-${process.pid}`;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.stopping = false;
+    this.running = this.loop();
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.running;
+    this.running = null;
+  }
+
+  /** Writes one batch and acknowledges it; throws (without acknowledging) on a transient failure. */
+  async process(deliveries: UsageDelivery[]): Promise<void> {
+    const events: UsageEvent[] = [];
+    for (const delivery of deliveries) {
+      try {
+        events.push(decodeUsageEvent(delivery.payload));
+      } catch (error) {
+        // The payload is not logged: it is the data plane's, and a malformed one may hold anything.
+        this.logger.error('dropping an undecodable usage event', { streamId: delivery.id, error });
+      }
+    }
+    try {
+      await this.write(events);
+    } catch (error) {
+      if (!isDataError(error) || events.length === 0) throw error;
+      // One bad event must not stall the stream: write the batch one event at a time.
+      for (const event of events) await this.writeAlone(event);
+    }
+    await this.store.ackUsage(deliveries.map((d) => d.id));
+  }
+
+  private async writeAlone(event: UsageEvent): Promise<void> {
+    try {
+      await this.write([event]);
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      // The database refuses this event for good (e.g. an org it does not know); the log keeps it.
+      this.logger.error('usage event refused by the database; dropped', { event, error });
+    }
+  }
+
+  private async write(events: UsageEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      await tx
+        .insert(usageRecords)
+        .values(
+          events.map((e) => ({
+            requestId: e.requestId,
+            orgId: e.orgId,
+            apiKeyId: e.keyId,
+            model: e.model,
+            tier: e.tier,
+            channelId: e.channelId,
+            upstreamModel: e.upstreamModel,
+            stream: e.stream,
+            inputTokens: e.inputTokens,
+            outputTokens: e.outputTokens,
+            usageSource: e.usageSource,
+            cost: BigInt(e.cost),
+            status: e.status,
+            httpStatus: e.httpStatus,
+            latencyMs: Math.max(0, Math.round(e.latencyMs)),
+            startedAt: new Date(e.startedAt),
+          })),
+        )
+        .onConflictDoNothing({ target: usageRecords.requestId });
+      // Free requests leave a usage record but no ledger entry.
+      const debits = events.filter((e) => BigInt(e.cost) > 0n);
+      if (debits.length === 0) return;
+      await tx
+        .insert(ledgerEntries)
+        .values(
+          debits.map((e) => ({
+            orgId: e.orgId,
+            amount: -BigInt(e.cost),
+            kind: 'usage' as const,
+            reason: `usage: ${e.model}`,
+            idempotencyKey: `${USAGE_KEY_PREFIX}${e.requestId}`,
+            requestId: e.requestId,
+          })),
+        )
+        .onConflictDoNothing({ target: ledgerEntries.idempotencyKey });
+    });
+  }
+
+  private async loop(): Promise<void> {
+    let claimed = true;
+    while (!this.stopping) {
+      try {
+        const batch = claimed
+          ? await this.store.claimStaleUsage(this.consumerName, STALE_MS, BATCH)
+          : await this.store.readUsage(this.consumerName, BATCH, BLOCK_MS);
+        if (claimed && batch.length === 0) claimed = false;
+        if (batch.length > 0) await this.processUntilDone(batch);
+      } catch (error) {
+        if (this.stopping) break;
+        this.logger.warn('usage stream read failed; retrying', { error });
+        await this.sleep(RETRY_MS);
+      }
+    }
+  }
+
+  /** A delivered batch is retried until it commits: the stream will not hand it out again. */
+  private async processUntilDone(batch: UsageDelivery[]): Promise<void> {
+    for (;;) {
+      try {
+        await this.process(batch);
+        return;
+      } catch (error) {
+        this.logger.warn('writing usage failed; retrying the batch', { error, events: batch.length });
+        if (this.stopping) return; // left pending; claimed again at the next start
+        await this.sleep(RETRY_MS);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}

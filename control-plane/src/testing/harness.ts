@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { MemoryStateStore, type StateStore } from '@tollgate/shared';
+import { createTestDatabase, type TestService } from '../../../test/support/services.ts';
+import { openDatabase, type Database } from '../db/connect.ts';
+import { migrate } from '../db/migrate.ts';
+import { createControlPlane, type ControlPlane } from '../server.ts';
+import { createPlatformAdmin } from '../services/admins.ts';
+
+export interface GraphQLResult<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[] }[];
+}
+
+export interface Harness {
+  database: Database;
+  store: StateStore;
+  masterKey: Buffer;
+  controlPlane: ControlPlane;
+  /** A platform admin's management token. */
+  token: string;
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResult<T>>;
+  cleanup(): Promise<void>;
+}
+
+/** A migrated test database, a control plane over it, and an admin token: one per suite. */
+export async function createHarness(options: { store?: StateStore } = {}): Promise<Harness> {
+  const service: TestService = await createTestDatabase();
+  const database = await openDatabase({ databaseUrl: service.url, dataDir: '/nonexistent' });
+  await migrate(database);
+  const store = options.store ?? new MemoryStateStore();
+  const masterKey = randomBytes(32);
+  const controlPlane = createControlPlane({ db: database.db, store, masterKey, graphiql: false });
+  const { token } = await createPlatformAdmin(database.db, `admin-${randomBytes(3).toString('hex')}@example.com`);
+  return {
+    database,
+    store,
+    masterKey,
+    controlPlane,
+    token,
+    async gql(query, variables = {}, auth = token) {
+      const response = await controlPlane.yoga.fetch('http://control-plane.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as GraphQLResult<any>;
+    },
+    async cleanup() {
+      await controlPlane.close();
+      await store.close();
+      await database.close();
+      await service.cleanup();
+    },
+  };
+}
+
+/**
+ * Runs a mutation through the errors plugin's result union and returns `{ typename, data, message }`.
+ * `selection` is what to select under `data` on success.
+ */
+export async function mutate(
+  harness: Harness,
+  field: string,
+  inputType: string,
+  selection: string,
+  input: Record<string, unknown>,
+): Promise<{ typename: string; data?: any; message?: string; errors?: GraphQLResult['errors'] }> {
+  const success = `Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success`;
+  const result = await harness.gql(
+    `mutation($input: ${inputType}!) { ${field}(input: $input) { __typename ... on Error { message } ... on ${success} { data { ${selection} } } } }`,
+    { input },
+  );
+  const payload = result.data?.[field] as { __typename: string; data?: unknown; message?: string } | undefined;
+  return { typename: payload?.__typename ?? 'none', data: payload?.data, message: payload?.message, errors: result.errors };
+}
