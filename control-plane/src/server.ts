@@ -1,5 +1,5 @@
 import { silentLogger, type Logger, type StateStore } from '@tollgate/shared';
-import { GraphQLError } from './graphql/graphql-js.ts';
+import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { Db } from './db/connect.ts';
 import { authenticate } from './graphql/auth.ts';

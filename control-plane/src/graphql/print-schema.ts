@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { printSchema } from './graphql-js.ts';
+import { printSchema } from 'graphql';
 import { schema } from './schema.ts';
 
 /** `npm run schema:print`: rewrites control-plane/schema.graphql, which the console builds against. */

@@ -1,4 +1,4 @@
-import { lexicographicSortSchema } from './graphql-js.ts';
+import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './schema/index.ts';
 

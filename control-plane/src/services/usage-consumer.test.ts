@@ -110,4 +110,17 @@ describe.each(stores)('usage consumer over the $name', ({ make }) => {
     const nested = await h.gql(`query($id: ID!) { org(id: $id) { usageRecords(first: 5) { edges { node { requestId } } } } }`, { id: orgId });
     expect(nested.data!.org.usageRecords.edges).toHaveLength(3);
   });
+
+  it('writes what is left in the stream when it closes, so a shutdown loses no debit', async () => {
+    const before = await ledgerBalance(h.database.db, orgId);
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-close' });
+    consumer.start();
+    await new Promise((r) => setTimeout(r, 50));
+    const late = event(5n);
+    await h.store.settle(late);
+    await consumer.close();
+    expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: late.requestId } })).toBeDefined();
+    expect(await ledgerBalance(h.database.db, orgId)).toBe(before - 5n);
+    expect(await h.store.readUsage('probe-close', 10, 0)).toEqual([]);
+  });
 });

@@ -46,11 +46,21 @@ export class UsageConsumer {
     this.running = this.loop();
   }
 
+  /**
+   * Stops reading, then writes what is already in the stream. In embedded mode the stream lives in
+   * this process, so an event left unconsumed at exit would be a debit the ledger never sees; call
+   * this after the data plane has drained its settlements.
+   */
   async close(): Promise<void> {
     this.stopping = true;
     this.wake?.();
     await this.running;
     this.running = null;
+    for (;;) {
+      const batch = await this.store.readUsage(this.consumerName, BATCH, 0);
+      if (batch.length === 0) return;
+      await this.process(batch);
+    }
   }
 
   /** Writes one batch and acknowledges it; throws (without acknowledging) on a transient failure. */

@@ -36,8 +36,10 @@ builder.mutationField('creditOrg', (t) =>
     errors: { types: [ValidationError, NotFoundError, ConflictError] },
     args: { input: t.arg({ type: CreditOrgInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const { entry, created } = await creditOrg(ctx.db, { ...input, createdBy: ctx.user?.id ?? null });
-      if (created) await ctx.publisher.applyCredit(entry);
+      const { entry } = await creditOrg(ctx.db, { ...input, createdBy: ctx.user?.id ?? null });
+      // Also on a retry: the store applies each entry once, so a retry repairs a first attempt
+      // whose cache update failed after the ledger insert committed.
+      await ctx.publisher.applyCredit(entry);
       return entry;
     },
   }),

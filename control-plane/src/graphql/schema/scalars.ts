@@ -1,5 +1,5 @@
 import { formatCredits, MoneyFormatError, parseCredits } from '@tollgate/shared';
-import { GraphQLError, Kind } from '../graphql-js.ts';
+import { GraphQLError, Kind } from 'graphql';
 import { builder } from '../builder.ts';
 
 function creditsFromInput(value: unknown): bigint {
