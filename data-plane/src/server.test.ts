@@ -6,8 +6,6 @@ import {
   createLogger,
   formatCredits,
   generateSecret,
-  MemoryStateStore,
-  RedisStateStore,
   seal,
   sealedKeyAssociatedData,
   type KeyRecord,
@@ -16,7 +14,7 @@ import {
   type UsageEvent,
 } from '@tollgate/shared';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai-upstream.ts';
-import { createTestRedis, type TestService } from '../../test/support/services.ts';
+import { storeAdapters } from '../../test/support/stores.ts';
 import { createDataPlane, type DataPlane } from './server.ts';
 
 const CHANNEL_KEY = `sk-live-${randomBytes(16).toString('hex')}`;
@@ -24,19 +22,7 @@ const PRICE = { inputPerMillion: 150_000_001n, outputPerMillion: 600_000_003n };
 const USAGE = { promptTokens: 321, completionTokens: 45 };
 const EXPECTED_COST = costOf({ inputTokens: USAGE.promptTokens, outputTokens: USAGE.completionTokens }, PRICE);
 
-const stores: [string, () => Promise<{ store: StateStore; cleanup(): Promise<void> }>][] = [
-  ['memory', async () => ({ store: new MemoryStateStore(), cleanup: async () => {} })],
-  [
-    'redis',
-    async () => {
-      const redis: TestService = await createTestRedis();
-      const store = new RedisStateStore(redis.url);
-      return { store, cleanup: async () => (await store.close(), await redis.cleanup()) };
-    },
-  ],
-];
-
-describe.each(stores)('data plane over the %s store', (_name, makeStore) => {
+describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) => {
   const masterKey = randomBytes(32);
   const logLines: string[] = [];
   let store: StateStore;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { MemoryStateStore, RedisStateStore, type LogFields, type Logger, type StateStore, type UsageEvent } from '@tollgate/shared';
+import { type LogFields, type Logger, type StateStore, type UsageEvent } from '@tollgate/shared';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestRedis, type TestService } from '../../../test/support/services.ts';
+import { storeAdapters } from '../../../test/support/stores.ts';
 import { ledgerEntries, usageRecords } from '../db/schema/index.ts';
 import { createHarness, mutate, type Harness } from '../testing/harness.ts';
 import { ledgerBalance } from './ledger.ts';
@@ -22,18 +22,7 @@ async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise
   }
 }
 
-const stores: { name: string; make(): Promise<{ store: StateStore; cleanup(): Promise<void> }> }[] = [
-  { name: 'memory store', make: async () => ({ store: new MemoryStateStore(), cleanup: async () => {} }) },
-  {
-    name: 'Redis store',
-    make: async () => {
-      const redis: TestService = await createTestRedis();
-      return { store: new RedisStateStore(redis.url), cleanup: redis.cleanup };
-    },
-  },
-];
-
-describe.each(stores)('usage consumer over the $name', ({ make }) => {
+describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) => {
   let h: Harness;
   let cleanupStore: () => Promise<void>;
   let orgId: string;

@@ -1,23 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestRedis, type TestService } from '../../../test/support/services.ts';
+import { storeAdapters } from '../../../test/support/stores.ts';
 import type { Announcement, KeyRecord, RouteTable } from '../snapshot.ts';
 import type { UsageEvent } from '../usage.ts';
-import { MemoryStateStore } from './memory.ts';
 import type { StateStore } from './port.ts';
-import { RedisStateStore } from './redis.ts';
 
-/** The one contract both adapters keep; embedded mode is only as correct as this suite. */
-const adapters: [string, () => Promise<{ store: StateStore; cleanup(): Promise<void> }>][] = [
-  ['memory', async () => ({ store: new MemoryStateStore(), cleanup: async () => {} })],
-  [
-    'redis',
-    async () => {
-      const redis: TestService = await createTestRedis();
-      const store = new RedisStateStore(redis.url);
-      return { store, cleanup: async () => (await store.close(), await redis.cleanup()) };
-    },
-  ],
-];
+// The one contract both adapters keep; embedded mode is only as correct as this suite.
 
 let orgCounter = 0;
 const newOrg = (): string => `org-${process.pid}-${++orgCounter}`;
@@ -36,7 +23,7 @@ function routeTable(version: number): RouteTable {
   return { v: 1, version, channels: {}, models: { [`m${version}`]: { name: `m${version}`, price: { inputPerMillion: '1', outputPerMillion: '2' }, targets: [], createdAt: 0 } } };
 }
 
-describe.each(adapters)('state store contract: %s', (_name, make) => {
+describe.each(storeAdapters)('state store contract: %s', (_name, make) => {
   let store: StateStore;
   let cleanup: () => Promise<void>;
 

@@ -1,0 +1,23 @@
+import { MemoryStateStore, RedisStateStore, type StateStore } from '@tollgate/shared';
+import { createTestRedis } from './services.ts';
+
+export interface TestStore {
+  store: StateStore;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Both state store adapters, for suites that must hold for each (`describe.each(storeAdapters)`):
+ * the in-process one, and Redis on a throwaway redis-server of the suite's own.
+ */
+export const storeAdapters: [name: string, make: () => Promise<TestStore>][] = [
+  ['memory', async () => ({ store: new MemoryStateStore(), cleanup: async () => {} })],
+  [
+    'redis',
+    async () => {
+      const redis = await createTestRedis();
+      const store = new RedisStateStore(redis.url);
+      return { store, cleanup: async () => (await store.close(), await redis.cleanup()) };
+    },
+  ],
+];
