@@ -145,7 +145,8 @@ describe.each([embedded, distributed])('end to end: $name', (mode) => {
   }, 60_000);
 
   it('step 2: the CLI creates the first admin and prints a management token once', async () => {
-    const { stdout } = await runCommand(process.execPath, ['control-plane/bin/tollgate.js', 'admin', 'create', '--email', 'ops@example.com'], system.cliEnv);
+    // Exactly as the README says: the project's own `tollgate` bin through npx, no download.
+    const { stdout } = await runCommand('npx', ['--no-install', 'tollgate', 'admin', 'create', '--email', 'ops@example.com'], system.cliEnv);
     token = /tgm_[0-9A-Za-z]+/.exec(stdout)![0];
     const viewer = await gql(`{ viewer { email } }`);
     expect(viewer.data?.viewer?.email).toBe('ops@example.com');

@@ -6,16 +6,14 @@ import {
   createLogger,
   formatCredits,
   generateSecret,
-  seal,
-  sealedKeyAssociatedData,
   type KeyRecord,
-  type RouteTable,
   type StateStore,
   type UsageEvent,
 } from '@tollgate/shared';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai-upstream.ts';
 import { storeAdapters } from '../../test/support/stores.ts';
 import { createDataPlane, type DataPlane } from './server.ts';
+import { createCustomer, publishTestRoutes } from './testing/fixture.ts';
 
 const CHANNEL_KEY = `sk-live-${randomBytes(16).toString('hex')}`;
 const PRICE = { inputPerMillion: 150_000_001n, outputPerMillion: 600_000_003n };
@@ -30,15 +28,10 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
   let fake: FakeOpenAI;
   let dataPlane: DataPlane;
   let base: string;
-  let orgCounter = 0;
 
-  /** A fresh org with its own key and balance, so tests do not share money. */
   async function customer(balance: bigint, record: Partial<KeyRecord> = {}) {
-    const orgId = `org-${++orgCounter}`;
-    const key = generateSecret('api_key');
-    await store.putKeyRecord(key.hash, { v: 1, id: `key-${orgCounter}`, orgId, defaultTier: 'resale', status: 'active', expiresAt: null, ...record });
-    await store.seedBalance(orgId, balance);
-    return { orgId, key, client: new OpenAI({ apiKey: key.secret, baseURL: `${base}/v1`, maxRetries: 0 }) };
+    const made = await createCustomer(store, balance, record);
+    return { ...made, client: new OpenAI({ apiKey: made.key.secret, baseURL: `${base}/v1`, maxRetries: 0 }) };
   }
 
   const post = (secret: string | null, body: string) =>
@@ -71,22 +64,7 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
   beforeAll(async () => {
     ({ store, cleanup: cleanupStore } = await makeStore());
     fake = await startFakeOpenAI({ reply: 'Hello there, friend', usage: USAGE });
-    const table: RouteTable = {
-      v: 1,
-      version: 1,
-      channels: {
-        ch1: { id: 'ch1', name: 'fake-openai', protocol: 'openai', baseUrl: fake.url, tier: 'resale', apiKeySealed: seal(masterKey, CHANNEL_KEY, sealedKeyAssociatedData('ch1')) },
-      },
-      models: {
-        'gpt-test': {
-          name: 'gpt-test',
-          price: { inputPerMillion: PRICE.inputPerMillion.toString(), outputPerMillion: PRICE.outputPerMillion.toString() },
-          targets: [{ channelId: 'ch1', upstreamModel: 'gpt-test-upstream', priority: 0, weight: 1 }],
-          createdAt: Date.UTC(2026, 0, 1),
-        },
-      },
-    };
-    await store.putRouteTable(table);
+    await publishTestRoutes(store, masterKey, fake.url, CHANNEL_KEY, PRICE);
     dataPlane = await createDataPlane({
       store, masterKey, port: 0, upstreamHeadersTimeoutMs: 1_000,
       logger: createLogger('data-plane-test', { level: 'debug', write: (line) => logLines.push(line) }),
@@ -103,7 +81,7 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
   beforeEach(() => fake.setBehavior({ status: 200, hang: false, chunkDelayMs: 0, chunks: 3, usage: USAGE }));
 
   it('serves a plain completion and debits exactly the reported cost', async () => {
-    const { orgId, client, key } = await customer(10_000_000_000n);
+    const { orgId, keyId, client, key } = await customer(10_000_000_000n);
     const { data, response } = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(data.choices[0]?.message.content).toBe('Hello there, friend');
     expect(response.headers.get('x-tollgate-tier')).toBe('resale');
@@ -114,7 +92,7 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
 
     const event = await settledEvent(requestId);
     expect(event).toMatchObject({
-      orgId, keyId: `key-${orgCounter}`, model: 'gpt-test', tier: 'resale', channelId: 'ch1', upstreamModel: 'gpt-test-upstream',
+      orgId, keyId, model: 'gpt-test', tier: 'resale', channelId: 'ch1', upstreamModel: 'gpt-test-upstream',
       stream: false, inputTokens: USAGE.promptTokens, outputTokens: USAGE.completionTokens, usageSource: 'reported',
       cost: EXPECTED_COST.toString(), status: 'ok', httpStatus: 200,
     });

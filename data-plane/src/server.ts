@@ -4,6 +4,7 @@ import { KeyCache } from './auth/key-cache.ts';
 import { handleChatCompletions, newRequestId } from './handlers/chat.ts';
 import type { GatewayContext } from './handlers/context.ts';
 import { handleListModels } from './handlers/models.ts';
+import { InFlight } from './http/in-flight.ts';
 import { Reply } from './http/reply.ts';
 import { Settlements } from './metering/settlements.ts';
 import { UpstreamPools } from './providers/upstream.ts';
@@ -22,6 +23,8 @@ export interface DataPlaneOptions {
   /** Longest silence inside an upstream body, e.g. between stream events. */
   upstreamBodyTimeoutMs?: number;
   maxBodyBytes?: number;
+  /** On close, how long requests in flight may take to finish before they are cut. */
+  drainGraceMs?: number;
 }
 
 export interface DataPlane {
@@ -51,6 +54,7 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
       bodyTimeoutMs: options.upstreamBodyTimeoutMs ?? 300_000,
     }),
     settlements: new Settlements(options.store, logger),
+    inFlight: new InFlight(),
     logger,
     maxBodyBytes: options.maxBodyBytes ?? 4 * 1024 * 1024,
     upstreamHeadersTimeoutMs: options.upstreamHeadersTimeoutMs ?? 60_000,
@@ -98,7 +102,10 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
   return {
     port,
     async close() {
+      // Stop taking requests, let those in flight finish (or cut them after the grace period, which
+      // settles them as aborted), then wait until every settlement has reached the store.
       uWS.us_listen_socket_close(listenSocket);
+      await ctx.inFlight.drain(options.drainGraceMs ?? 30_000);
       await unsubscribe();
       await ctx.settlements.drain();
       await ctx.pools.close();

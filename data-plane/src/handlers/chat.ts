@@ -68,6 +68,7 @@ async function run(ctx: GatewayContext, reply: Reply, incoming: Incoming): Promi
       ? { usage: reported, source: 'reported' as const }
       : // Nothing reported: estimate. A request the upstream never received generated nothing.
         { usage: { inputTokens: reachedUpstream ? inputEstimate : 0, outputTokens: estimateTextTokens(text) }, source: 'estimated' as const };
+  ctx.inFlight.add(reply);
   let event: UsageEvent = {
     v: 1, requestId, orgId: key.orgId, keyId: key.id, model: route.model.route.name, tier: route.tier,
     channelId: channel.record.id, upstreamModel: target.upstreamModel, stream: request.stream,
@@ -101,5 +102,6 @@ async function run(ctx: GatewayContext, reply: Reply, incoming: Incoming): Promi
     };
   } finally {
     ctx.settlements.settle({ ...event, latencyMs: Date.now() - startedAt });
+    ctx.inFlight.delete(reply);
   }
 }

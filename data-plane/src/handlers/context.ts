@@ -1,5 +1,6 @@
 import type { Logger, StateStore } from '@tollgate/shared';
 import type { KeyCache } from '../auth/key-cache.ts';
+import type { InFlight } from '../http/in-flight.ts';
 import type { Settlements } from '../metering/settlements.ts';
 import type { UpstreamPools } from '../providers/upstream.ts';
 import type { RouteTableHolder } from '../routing/route-table.ts';
@@ -11,6 +12,7 @@ export interface GatewayContext {
   routes: RouteTableHolder;
   pools: UpstreamPools;
   settlements: Settlements;
+  inFlight: InFlight;
   logger: Logger;
   maxBodyBytes: number;
   upstreamHeadersTimeoutMs: number;

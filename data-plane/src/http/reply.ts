@@ -96,6 +96,11 @@ export class Reply {
     });
   }
 
+  /** Closes the connection at once; the abort listeners run, as for a client that went away. */
+  abort(): void {
+    if (this.open) this.res.close();
+  }
+
   end(chunk?: string | Uint8Array): void {
     if (!this.open) return;
     this.finished = true;
