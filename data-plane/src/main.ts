@@ -12,12 +12,19 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
+    // A second signal means the operator will not wait for the drain.
+    if (stopping) process.exit(1);
     stopping = true;
     logger.info('draining', { signal });
-    await dataPlane.close();
-    await store.close();
-    process.exit(0);
+    try {
+      await dataPlane.close();
+      await store.close();
+      logger.info('data plane stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error('data plane did not stop cleanly', { error });
+      process.exit(1);
+    }
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,87 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import OpenAI from 'openai';
+import { generateSecret, formatCredits, costOf } from '@tollgate/shared';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  costOf,
-  createLogger,
-  formatCredits,
-  generateSecret,
-  type KeyRecord,
-  type StateStore,
-  type UsageEvent,
-} from '@tollgate/shared';
-import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai-upstream.ts';
 import { storeAdapters } from '../../test/support/stores.ts';
-import { createDataPlane, type DataPlane } from './server.ts';
-import { createCustomer, publishTestRoutes } from './testing/fixture.ts';
+import { CHANNEL_KEY, EXPECTED_COST, HELLO, PRICE, startHarness, USAGE, type Harness } from './testing/harness.ts';
 
-const CHANNEL_KEY = `sk-live-${randomBytes(16).toString('hex')}`;
-const PRICE = { inputPerMillion: 150_000_001n, outputPerMillion: 600_000_003n };
-const USAGE = { promptTokens: 321, completionTokens: 45 };
-const EXPECTED_COST = costOf({ inputTokens: USAGE.promptTokens, outputTokens: USAGE.completionTokens }, PRICE);
-
+/** The /v1 surface end to end: the real uWS server, the fake upstream, each store adapter. */
 describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) => {
-  const masterKey = randomBytes(32);
-  const logLines: string[] = [];
-  let store: StateStore;
-  let cleanupStore: () => Promise<void>;
-  let fake: FakeOpenAI;
-  let dataPlane: DataPlane;
-  let base: string;
-
-  async function customer(balance: bigint, record: Partial<KeyRecord> = {}) {
-    const made = await createCustomer(store, balance, record);
-    return { ...made, client: new OpenAI({ apiKey: made.key.secret, baseURL: `${base}/v1`, maxRetries: 0 }) };
-  }
-
-  const post = (secret: string | null, body: string) =>
-    fetch(`${base}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
-      body,
-    });
-  const hello = JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] });
-
-  async function usageEvents(): Promise<UsageEvent[]> {
-    const out: UsageEvent[] = [];
-    for (;;) {
-      const batch = await store.readUsage('test', 100, 0);
-      if (batch.length === 0) return out;
-      await store.ackUsage(batch.map((d) => d.id));
-      out.push(...batch.map((d) => JSON.parse(d.payload) as UsageEvent));
-    }
-  }
-
-  async function settledEvent(requestId: string): Promise<UsageEvent> {
-    for (let i = 0; i < 100; i++) {
-      const found = (await usageEvents()).find((e) => e.requestId === requestId);
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`no usage event for ${requestId}`);
-  }
+  let h: Harness;
 
   beforeAll(async () => {
-    ({ store, cleanup: cleanupStore } = await makeStore());
-    fake = await startFakeOpenAI({ reply: 'Hello there, friend', usage: USAGE });
-    await publishTestRoutes(store, masterKey, fake.url, CHANNEL_KEY, PRICE);
-    dataPlane = await createDataPlane({
-      store, masterKey, port: 0, upstreamHeadersTimeoutMs: 1_000,
-      logger: createLogger('data-plane-test', { level: 'debug', write: (line) => logLines.push(line) }),
-    });
-    base = `http://127.0.0.1:${dataPlane.port}`;
+    h = await startHarness(makeStore);
   });
-
-  afterAll(async () => {
-    await dataPlane?.close();
-    await fake?.close();
-    await cleanupStore?.();
-  });
-
-  beforeEach(() => fake.setBehavior({ status: 200, hang: false, chunkDelayMs: 0, chunks: 3, usage: USAGE }));
+  afterAll(() => h?.stop());
+  beforeEach(() => h.fake.setBehavior({ status: 200, hang: false, chunkDelayMs: 0, chunks: 3, usage: USAGE }));
 
   it('serves a plain completion and debits exactly the reported cost', async () => {
-    const { orgId, keyId, client, key } = await customer(10_000_000_000n);
+    const { orgId, keyId, client, key } = await h.customer(10_000_000_000n);
     const { data, response } = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(data.choices[0]?.message.content).toBe('Hello there, friend');
     expect(response.headers.get('x-tollgate-tier')).toBe('resale');
@@ -90,22 +23,22 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
     const requestId = response.headers.get('x-request-id')!;
     expect(requestId).toMatch(/^req_[0-9a-f]{32}$/);
 
-    const event = await settledEvent(requestId);
+    const event = await h.settledEvent(requestId);
     expect(event).toMatchObject({
       orgId, keyId, model: 'gpt-test', tier: 'resale', channelId: 'ch1', upstreamModel: 'gpt-test-upstream',
       stream: false, inputTokens: USAGE.promptTokens, outputTokens: USAGE.completionTokens, usageSource: 'reported',
       cost: EXPECTED_COST.toString(), status: 'ok', httpStatus: 200,
     });
-    expect(await store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n - EXPECTED_COST, held: 0n });
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n - EXPECTED_COST, held: 0n });
 
-    const upstream = fake.requests.at(-1)!;
+    const upstream = h.fake.requests.at(-1)!;
     expect(upstream.body.model).toBe('gpt-test-upstream');
     expect(upstream.headers.authorization).toBe(`Bearer ${CHANNEL_KEY}`);
     expect(JSON.stringify(upstream.headers)).not.toContain(key.secret);
   });
 
   it('streams, hides the usage chunk the client did not ask for, and meters the reported usage', async () => {
-    const { orgId, client } = await customer(10_000_000_000n);
+    const { orgId, client } = await h.customer(10_000_000_000n);
     const { data: stream, response } = await client.chat.completions
       .create({ model: 'resale/gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] })
       .withResponse();
@@ -117,14 +50,14 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
     }
     expect(text).toBe('Hello there, friend');
     expect(sawUsage).toBe(false);
-    expect(fake.requests.at(-1)!.body.stream_options).toEqual({ include_usage: true });
-    const event = await settledEvent(response.headers.get('x-request-id')!);
+    expect(h.fake.requests.at(-1)!.body.stream_options).toEqual({ include_usage: true });
+    const event = await h.settledEvent(response.headers.get('x-request-id')!);
     expect(event).toMatchObject({ stream: true, usageSource: 'reported', cost: EXPECTED_COST.toString(), status: 'ok' });
-    expect((await store.getBalance(orgId))?.balance).toBe(10_000_000_000n - EXPECTED_COST);
+    expect((await h.store.getBalance(orgId))?.balance).toBe(10_000_000_000n - EXPECTED_COST);
   });
 
   it('passes the usage chunk through when the client asks for it', async () => {
-    const { client } = await customer(10_000_000_000n);
+    const { client } = await h.customer(10_000_000_000n);
     const stream = await client.chat.completions.create({
       model: 'gpt-test', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }],
     });
@@ -134,53 +67,53 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
   });
 
   it('estimates usage, and says so, when the provider reports none', async () => {
-    fake.setBehavior({ usage: null });
-    const { client } = await customer(10_000_000_000n);
+    h.fake.setBehavior({ usage: null });
+    const { client } = await h.customer(10_000_000_000n);
     const { response } = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
-    const event = await settledEvent(response.headers.get('x-request-id')!);
+    const event = await h.settledEvent(response.headers.get('x-request-id')!);
     expect(event.usageSource).toBe('estimated');
     expect(event.outputTokens).toBe(Math.ceil(Buffer.byteLength('Hello there, friend') / 3));
     expect(BigInt(event.cost)).toBe(costOf({ inputTokens: event.inputTokens, outputTokens: event.outputTokens }, PRICE));
   });
 
   it('lists the models a key may use', async () => {
-    const { client } = await customer(1n);
+    const { client } = await h.customer(1n);
     const models = await client.models.list();
     expect(models.data.map((m) => m.id).sort()).toEqual(['gpt-test', 'resale/gpt-test']);
   });
 
   it('refuses bad keys with 401 and never calls upstream', async () => {
-    const { key } = await customer(10_000_000_000n);
-    const revoked = await customer(10_000_000_000n, { status: 'revoked' });
-    const expired = await customer(10_000_000_000n, { expiresAt: Date.now() - 1 });
+    const { key } = await h.customer(10_000_000_000n);
+    const revoked = await h.customer(10_000_000_000n, { status: 'revoked' });
+    const expired = await h.customer(10_000_000_000n, { expiresAt: Date.now() - 1 });
     const unknown = generateSecret('api_key').secret;
     const badChecksum = `${key.secret.slice(0, -1)}${key.secret.endsWith('0') ? '1' : '0'}`;
-    const before = fake.requests.length;
+    const before = h.fake.requests.length;
     for (const secret of [null, 'not-a-key', badChecksum, unknown, revoked.key.secret, expired.key.secret]) {
-      const response = await post(secret, hello);
+      const response = await h.post(secret, HELLO);
       expect(response.status).toBe(401);
       const text = await response.text();
       expect(JSON.parse(text).error).toMatchObject({ code: 'invalid_api_key', type: 'authentication_error' });
       if (secret) expect(text).not.toContain(secret);
       expect(response.headers.get('x-request-id')).toMatch(/^req_/);
     }
-    expect(fake.requests.length).toBe(before);
+    expect(h.fake.requests.length).toBe(before);
   });
 
   it('applies a revocation to the very next request through the announcement', async () => {
-    const { key, orgId } = await customer(10_000_000_000n);
-    expect((await post(key.secret, hello)).status).toBe(200);
-    await store.putKeyRecord(key.hash, { v: 1, id: 'k', orgId, defaultTier: 'resale', status: 'revoked', expiresAt: null });
+    const { key, orgId } = await h.customer(10_000_000_000n);
+    expect((await h.post(key.secret, HELLO)).status).toBe(200);
+    await h.store.putKeyRecord(key.hash, { v: 1, id: 'k', orgId, defaultTier: 'resale', status: 'revoked', expiresAt: null });
     let status = 0;
     for (let i = 0; i < 50 && status !== 401; i++) {
-      status = (await post(key.secret, hello)).status;
+      status = (await h.post(key.secret, HELLO)).status;
       if (status !== 401) await new Promise((r) => setTimeout(r, 20));
     }
     expect(status).toBe(401);
   });
 
   it('answers bad input with typed 4xx errors and changes nothing', async () => {
-    const { key, orgId } = await customer(10_000_000_000n);
+    const { key, orgId } = await h.customer(10_000_000_000n);
     const cases: [string, number, string][] = [
       ['{not json', 400, 'invalid_json'],
       ['[1,2]', 400, 'invalid_json'],
@@ -191,54 +124,54 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
       [JSON.stringify({ model: 'cheap/gpt-test', messages: [{ role: 'user', content: 'x' }] }), 403, 'model_not_allowed'],
       ['x'.repeat(5 * 1024 * 1024), 413, 'body_too_large'],
     ];
-    const before = fake.requests.length;
+    const before = h.fake.requests.length;
     for (const [body, status, code] of cases) {
-      const response = await post(key.secret, body);
+      const response = await h.post(key.secret, body);
       expect(response.status, code).toBe(status);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
     }
-    expect(fake.requests.length).toBe(before);
-    expect(await store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
-    expect((await fetch(`${base}/v1/nothing`)).status).toBe(404);
-    expect((await fetch(`${base}/v1/chat/completions`)).status).toBe(405);
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(h.fake.requests.length).toBe(before);
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
+    expect((await fetch(`${h.base}/v1/nothing`)).status).toBe(404);
+    expect((await fetch(`${h.base}/v1/chat/completions`)).status).toBe(405);
+    expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
   });
 
   it('refuses with 402 when the balance cannot cover the reservation, before any upstream call', async () => {
-    const { key } = await customer(0n);
-    const before = fake.requests.length;
-    const response = await post(key.secret, hello);
+    const { key } = await h.customer(0n);
+    const before = h.fake.requests.length;
+    const response = await h.post(key.secret, HELLO);
     expect(response.status).toBe(402);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('insufficient_balance');
-    expect(fake.requests.length).toBe(before);
+    expect(h.fake.requests.length).toBe(before);
   });
 
   it('hides the provider error body and charges nothing when upstream fails', async () => {
-    fake.setBehavior({ status: 500, errorBody: `{"error":{"message":"Incorrect API key provided: ${CHANNEL_KEY}"}}` });
-    const { key, orgId } = await customer(10_000_000_000n);
-    const response = await post(key.secret, hello);
+    h.fake.setBehavior({ status: 500, errorBody: `{"error":{"message":"Incorrect API key provided: ${CHANNEL_KEY}"}}` });
+    const { key, orgId } = await h.customer(10_000_000_000n);
+    const response = await h.post(key.secret, HELLO);
     expect(response.status).toBe(502);
     const text = await response.text();
     expect(JSON.parse(text).error.code).toBe('upstream_error');
     expect(text).not.toContain(CHANNEL_KEY);
-    const event = await settledEvent(response.headers.get('x-request-id')!);
+    const event = await h.settledEvent(response.headers.get('x-request-id')!);
     expect(event).toMatchObject({ status: 'upstream_error', cost: '0', httpStatus: 502 });
-    expect(await store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
   });
 
   it('answers 504 when the upstream does not answer in time', async () => {
-    fake.setBehavior({ hang: true });
-    const { key } = await customer(10_000_000_000n);
-    const response = await post(key.secret, hello);
+    h.fake.setBehavior({ hang: true });
+    const { key } = await h.customer(10_000_000_000n);
+    const response = await h.post(key.secret, HELLO);
     expect(response.status).toBe(504);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
   });
 
   it('aborts the upstream when the client goes away mid-stream and settles once, estimated', async () => {
-    fake.setBehavior({ chunks: 40, chunkDelayMs: 25 });
-    const { key, orgId } = await customer(10_000_000_000n);
+    h.fake.setBehavior({ chunks: 40, chunkDelayMs: 25 });
+    const { key, orgId } = await h.customer(10_000_000_000n);
     const controller = new AbortController();
-    const response = await fetch(`${base}/v1/chat/completions`, {
+    const response = await fetch(`${h.base}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'long story' }] }),
@@ -249,18 +182,18 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
     await reader.read();
     await reader.read();
     controller.abort();
-    const event = await settledEvent(requestId);
+    const event = await h.settledEvent(requestId);
     expect(event).toMatchObject({ status: 'client_aborted', usageSource: 'estimated', stream: true });
-    for (let i = 0; i < 50 && !fake.requests.at(-1)!.aborted; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(fake.requests.at(-1)!.aborted).toBe(true);
+    for (let i = 0; i < 50 && !h.fake.requests.at(-1)!.aborted; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(h.fake.requests.at(-1)!.aborted).toBe(true);
     await new Promise((r) => setTimeout(r, 100));
-    const again = (await usageEvents()).filter((e) => e.requestId === requestId);
+    const again = (await h.usageEvents()).filter((e) => e.requestId === requestId);
     expect(again).toEqual([]);
-    expect(await store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n - BigInt(event.cost), held: 0n });
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n - BigInt(event.cost), held: 0n });
   });
 
   it('never logs a customer key or a channel key', () => {
-    const text = logLines.join('\n');
+    const text = h.logLines.join('\n');
     expect(text).not.toContain(CHANNEL_KEY);
     expect(text).not.toMatch(/tg_[0-9A-Za-z]{40,}/);
   });

@@ -1,11 +1,12 @@
 import uWS from 'uWebSockets.js';
 import { GatewayError, silentLogger, type Logger, type StateStore } from '@tollgate/shared';
 import { KeyCache } from './auth/key-cache.ts';
-import { handleChatCompletions, newRequestId } from './handlers/chat.ts';
+import { handleChatCompletions } from './handlers/chat.ts';
 import type { GatewayContext } from './handlers/context.ts';
 import { handleListModels } from './handlers/models.ts';
 import { InFlight } from './http/in-flight.ts';
 import { Reply } from './http/reply.ts';
+import { newRequestId } from './http/request-id.ts';
 import { Settlements } from './metering/settlements.ts';
 import { UpstreamPools } from './providers/upstream.ts';
 import { RouteTableHolder } from './routing/route-table.ts';
@@ -58,6 +59,7 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
     logger,
     maxBodyBytes: options.maxBodyBytes ?? 4 * 1024 * 1024,
     upstreamHeadersTimeoutMs: options.upstreamHeadersTimeoutMs ?? 60_000,
+    draining: false,
   };
 
   const unsubscribe = await options.store.subscribe({
@@ -70,19 +72,29 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
       routes.reload().catch((error: unknown) => logger.error('route table reload failed', { error }));
     },
   });
-  await routes.reload();
+  try {
+    await routes.reload();
+  } catch (error) {
+    await unsubscribe();
+    throw error;
+  }
 
   const app = uWS.App();
   app.any('/*', (res, req) => {
     const path = req.getUrl();
     const method = req.getMethod();
     if (path === '/healthz' && method === 'get') {
-      const ready = routes.loaded;
-      new Reply(res).sendJson(ready ? 200 : 503, [], ready ? '{"status":"ok"}' : '{"status":"starting"}');
+      // 503 while starting or draining, so a load balancer sends traffic elsewhere.
+      const status = ctx.draining ? 'draining' : routes.loaded ? 'ok' : 'starting';
+      new Reply(res).sendJson(status === 'ok' ? 200 : 503, [['x-request-id', newRequestId()]], JSON.stringify({ status }));
       return;
     }
     const byMethod = ROUTES[path];
     const handler = byMethod?.[method];
+    if (handler && ctx.draining) {
+      new Reply(res).sendError(new GatewayError('unavailable', 'This data plane is shutting down; retry the request.'), [['x-request-id', newRequestId()]]);
+      return;
+    }
     if (handler) {
       handler(ctx, res, req);
       return;
@@ -99,16 +111,22 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
   });
   const port = uWS.us_socket_local_port(listenSocket);
 
+  let closing: Promise<void> | null = null;
   return {
     port,
-    async close() {
-      // Stop taking requests, let those in flight finish (or cut them after the grace period, which
-      // settles them as aborted), then wait until every settlement has reached the store.
-      uWS.us_listen_socket_close(listenSocket);
-      await ctx.inFlight.drain(options.drainGraceMs ?? 30_000);
-      await unsubscribe();
-      await ctx.settlements.drain();
-      await ctx.pools.close();
+    close() {
+      // Closing twice would close the listen socket twice, which uWS does not survive.
+      closing ??= (async () => {
+        // Stop taking requests, let those in flight finish (or cut them after the grace period,
+        // which settles them as aborted), then wait until every settlement has reached the store.
+        ctx.draining = true;
+        uWS.us_listen_socket_close(listenSocket);
+        await ctx.inFlight.drain(options.drainGraceMs ?? 30_000);
+        await unsubscribe();
+        await ctx.settlements.drain();
+        await ctx.pools.close();
+      })();
+      return closing;
     },
   };
 }

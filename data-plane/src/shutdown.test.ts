@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Agent, get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStateStore, type UsageEvent } from '@tollgate/shared';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai-upstream.ts';
@@ -39,6 +40,26 @@ describe('data plane shutdown', () => {
     expect((await response.text()).endsWith('data: [DONE]\n\n')).toBe(true);
     expect(event).toMatchObject({ status: 'ok', usageSource: 'reported' });
     expect((await store.getBalance(orgId))?.balance).toBe(10_000_000_000n - BigInt(event!.cost));
+  });
+
+  it('answers 503 on kept-alive connections while draining, health check included', async () => {
+    const { dataPlane, response } = await startStream(10_000);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const status = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        get({ host: '127.0.0.1', port: dataPlane.port, path, agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject);
+      });
+    expect(await status('/healthz')).toBe(200);
+    const closing = dataPlane.close();
+    // The listen socket is closed; this request arrives on the idle kept-alive connection.
+    expect(await status('/healthz')).toBe(503);
+    expect(await status('/v1/models')).toBe(503);
+    await response.text();
+    await closing;
+    agent.destroy();
   });
 
   it('cuts a stream that outlives the grace period and settles it as aborted', async () => {

@@ -13,6 +13,8 @@ describe('logger redaction', () => {
       apiKey: 'sk-live-abcdefghijkl',
       nested: { error: new Error(`upstream said sk-proj-abcdefghijklmnop`) },
       amount: 5n,
+      inputTokens: 12,
+      accessToken: 'opaque-value',
     });
     const text = lines.join('\n');
     expect(text).not.toContain(key);
@@ -20,7 +22,7 @@ describe('logger redaction', () => {
     expect(text).not.toContain('sk-live-abcdefghijkl');
     expect(text).not.toContain('sk-proj-abcdefghijklmnop');
     const record = JSON.parse(lines[0]!);
-    expect(record).toMatchObject({ level: 'info', name: 'test', apiKey: '[redacted]', amount: '5' });
+    expect(record).toMatchObject({ level: 'info', name: 'test', apiKey: '[redacted]', accessToken: '[redacted]', amount: '5', inputTokens: 12 });
     expect(record.msg).toBe('auth failed for tg_[redacted]');
   });
 

@@ -15,7 +15,9 @@ export interface Logger {
 }
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_FIELD = /(secret|password|token|api_?key|authorization|cookie|master_?key)/i;
+// Names that end like a secret's (apiKey, accessToken, authorization), not names that merely contain
+// such a word: `inputTokens` is a count and must stay readable.
+const SECRET_FIELD = /(secret|password|passphrase|token|api_?key|secret_?key|master_?key|authorization|cookie)$/i;
 const SECRET_TEXT = /\b(tgm?_[0-9A-Za-z]{8,})|(Bearer\s+)\S+|\b(sk-[0-9A-Za-z_-]{8,})/g;
 
 export function redactText(text: string): string {

@@ -11,7 +11,9 @@ import type { AddressInfo } from 'node:net';
  *   fake.url              // base URL including /v1, for a channel's baseUrl
  *   fake.requests         // every request received: path, headers, parsed body, aborted
  *   fake.setBehavior({ status: 500, errorBody: '...' })   // change what later requests get
- *   await fake.close()
+ *   fake.setBehavior({ chunks: 40, chunkDelayMs: 25 })     // a slow stream, to abort mid-way
+ *   fake.setBehavior({ hang: true })                       // never answer, to test timeouts
+ *   await fake.close()                                     // also cuts hanging requests
  */
 export interface FakeBehavior {
   /** The assistant's reply; streamed as `chunks` pieces. */
@@ -28,11 +30,22 @@ export interface FakeBehavior {
   hang: boolean;
 }
 
+/** A request body as parsed JSON; the fields the fake itself reads are typed, the rest unknown. */
+export interface RecordedBody {
+  model?: unknown;
+  messages?: unknown;
+  stream?: unknown;
+  stream_options?: { include_usage?: unknown } | null;
+  [field: string]: unknown;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
   headers: Record<string, string | undefined>;
-  body: Record<string, any>;
+  /** The parsed JSON body; `{}` when it was not a JSON object (see `rawBody`). */
+  body: RecordedBody;
+  rawBody: string;
   /** The client (the gateway) went away before the response finished. */
   aborted: boolean;
 }
@@ -67,6 +80,16 @@ function usageJson(usage: FakeBehavior['usage']) {
     : undefined;
 }
 
+function parseBody(text: string): RecordedBody {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as RecordedBody;
+  } catch {
+    // recorded as {} with the raw text beside it; the test asserts on either
+  }
+  return {};
+}
+
 export async function startFakeOpenAI(initial: Partial<FakeBehavior> = {}): Promise<FakeOpenAI> {
   let behavior: FakeBehavior = { ...DEFAULTS, ...initial };
   const requests: RecordedRequest[] = [];
@@ -75,13 +98,11 @@ export async function startFakeOpenAI(initial: Partial<FakeBehavior> = {}): Prom
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    let body: Record<string, any> = {};
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      // recorded as an empty body; the test asserts on it
-    }
-    const record: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers } as Record<string, string | undefined>, body, aborted: false };
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const body = parseBody(rawBody);
+    const record: RecordedRequest = {
+      method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers } as Record<string, string | undefined>, body, rawBody, aborted: false,
+    };
     requests.push(record);
     res.on('close', () => {
       if (!res.writableFinished) record.aborted = true;

@@ -16,4 +16,6 @@ export interface GatewayContext {
   logger: Logger;
   maxBodyBytes: number;
   upstreamHeadersTimeoutMs: number;
+  /** Set when close() begins: kept-alive connections may still send requests, which get 503. */
+  draining: boolean;
 }

@@ -12,8 +12,12 @@ export interface ForwardOutcome {
   usage: ReportedUsage | null;
   /** Generated text the client received, for the estimate when no usage was reported. */
   text: string;
-  /** Whether the upstream received the request (so the prompt is billable). */
-  reachedUpstream: boolean;
+  /**
+   * Whether an estimate may be billed when no usage was reported. False when the upstream failed
+   * before delivering anything (connect error, timeout, non-2xx, unreadable body) or was never
+   * called: such requests cost nothing.
+   */
+  billable: boolean;
 }
 
 export interface ForwardInput {
@@ -51,6 +55,8 @@ function transportError(error: unknown): GatewayError {
 
 export async function forward(input: ForwardInput, stream: boolean): Promise<ForwardOutcome> {
   const { reply } = input;
+  // The client may have left while we authenticated and reserved: then there is nothing to call.
+  if (reply.wasAborted) return { status: 'client_aborted', httpStatus: 499, usage: null, text: '', billable: false };
   const controller = new AbortController();
   reply.onAbort(() => controller.abort());
   let response: Dispatcher.ResponseData;
@@ -64,16 +70,16 @@ export async function forward(input: ForwardInput, stream: boolean): Promise<For
       headersTimeout: input.headersTimeoutMs,
     });
   } catch (error) {
-    if (reply.wasAborted) return { status: 'client_aborted', httpStatus: 499, usage: null, text: '', reachedUpstream: true };
+    if (reply.wasAborted) return { status: 'client_aborted', httpStatus: 499, usage: null, text: '', billable: true };
     const failure = transportError(error);
     reply.sendError(failure, input.headers);
-    return { status: 'upstream_error', httpStatus: failure.status, usage: null, text: '', reachedUpstream: false };
+    return { status: 'upstream_error', httpStatus: failure.status, usage: null, text: '', billable: false };
   }
   if (response.statusCode < 200 || response.statusCode >= 300) {
     await response.body.dump().catch(() => {});
     const failure = upstreamStatusError(response.statusCode);
     reply.sendError(failure, input.headers);
-    return { status: 'upstream_error', httpStatus: failure.status, usage: null, text: '', reachedUpstream: false };
+    return { status: 'upstream_error', httpStatus: failure.status, usage: null, text: '', billable: false };
   }
   return stream ? relayStream(input, response, controller) : relayWhole(input, response);
 }
@@ -84,20 +90,20 @@ async function relayWhole(input: ForwardInput, response: Dispatcher.ResponseData
   try {
     bytes = new Uint8Array(await response.body.arrayBuffer());
   } catch {
-    if (reply.wasAborted) return { status: 'client_aborted', httpStatus: 499, usage: null, text: '', reachedUpstream: true };
+    if (reply.wasAborted) return { status: 'client_aborted', httpStatus: 499, usage: null, text: '', billable: true };
     reply.sendError(new GatewayError('upstream_error', 'The upstream response was cut off.'), input.headers);
-    return { status: 'upstream_error', httpStatus: 502, usage: null, text: '', reachedUpstream: true };
+    return { status: 'upstream_error', httpStatus: 502, usage: null, text: '', billable: false };
   }
   let parsed;
   try {
     parsed = input.adapter.parseResponse(bytes);
   } catch {
     reply.sendError(new GatewayError('upstream_error', 'The upstream provider sent a response that is not valid JSON.'), input.headers);
-    return { status: 'upstream_error', httpStatus: 502, usage: null, text: '', reachedUpstream: true };
+    return { status: 'upstream_error', httpStatus: 502, usage: null, text: '', billable: false };
   }
-  if (reply.wasAborted) return { status: 'client_aborted', httpStatus: 499, usage: parsed.usage, text: parsed.text, reachedUpstream: true };
+  if (reply.wasAborted) return { status: 'client_aborted', httpStatus: 499, usage: parsed.usage, text: parsed.text, billable: true };
   reply.sendJson(200, [...input.headers, ['x-tollgate-cost', input.costHeader(parsed.usage, parsed.text)]], bytes);
-  return { status: 'ok', httpStatus: 200, usage: parsed.usage, text: parsed.text, reachedUpstream: true };
+  return { status: 'ok', httpStatus: 200, usage: parsed.usage, text: parsed.text, billable: true };
 }
 
 /**
@@ -130,7 +136,7 @@ function relayStream(input: ForwardInput, response: Dispatcher.ResponseData, con
       if (done) return;
       done = true;
       // The 200 status line went out before the first event, whatever happened after.
-      resolve({ status, httpStatus: 200, usage, text, reachedUpstream: true });
+      resolve({ status, httpStatus: 200, usage, text, billable: true });
     };
     body.on('data', (chunk: Buffer) => {
       if (!relay(parser.push(chunk))) {

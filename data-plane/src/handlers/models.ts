@@ -3,7 +3,7 @@ import { GatewayError } from '@tollgate/shared';
 import { authenticate } from '../auth/authenticate.ts';
 import { Reply } from '../http/reply.ts';
 import type { GatewayContext } from './context.ts';
-import { newRequestId } from './chat.ts';
+import { newRequestId } from '../http/request-id.ts';
 
 /** GET /v1/models: every model with a usable target, by public name and by `tier/name`. */
 export function handleListModels(ctx: GatewayContext, res: HttpResponse, req: HttpRequest): void {

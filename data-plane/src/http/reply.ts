@@ -37,8 +37,10 @@ export class Reply {
     return this.aborted;
   }
 
+  /** Runs `listener` when the client goes away; at once if it already has (late registrations must not miss it). */
   onAbort(listener: () => void): void {
-    this.abortListeners.push(listener);
+    if (this.aborted) listener();
+    else this.abortListeners.push(listener);
   }
 
   /** A whole response in one corked write. */

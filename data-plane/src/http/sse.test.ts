@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatSseEvent, SseParser, type SseEvent } from './sse.ts';
@@ -40,6 +42,19 @@ describe('SseParser', () => {
         const chunks = points.slice(1).map((end, i) => stream.slice(points[i], end));
         expect(parseAll(chunks)).toEqual(whole);
       }),
+    );
+  });
+
+  it('parses a recorded OpenAI capture the same way for any split (property)', () => {
+    const capture = new Uint8Array(readFileSync(join(import.meta.dirname, '..', 'providers', 'openai', '__fixtures__', 'chat-stream-include-usage.sse')));
+    const whole = parseAll([capture]);
+    expect(whole.map((e) => e.type)).toEqual(['data', 'data', 'data', 'comment', 'data', 'data', 'data', 'done']);
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: capture.length - 1 }), { maxLength: 40 }), (cuts) => {
+        const points = [0, ...cuts.sort((a, b) => a - b), capture.length];
+        expect(parseAll(points.slice(1).map((end, i) => capture.slice(points[i], end)))).toEqual(whole);
+      }),
+      { numRuns: 200 },
     );
   });
 

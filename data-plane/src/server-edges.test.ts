@@ -1,0 +1,156 @@
+import { costOf, generateSecret, seal, sealedKeyAssociatedData, type RouteTable } from '@tollgate/shared';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../test/support/servers.ts';
+import { storeAdapters } from '../../test/support/stores.ts';
+import { estimateInputTokens } from './metering/estimate.ts';
+import { CHANNEL_KEY, HELLO, PRICE, startHarness, until, USAGE, type Harness } from './testing/harness.ts';
+
+const BIG = 'x'.repeat(5 * 1024 * 1024);
+
+/** Paths around the happy one: odd clients, dead upstreams, money held while a request runs. */
+describe.each(storeAdapters)('data plane edges over the %s store', (_name, makeStore) => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness(makeStore);
+  });
+  afterAll(() => h?.stop());
+  beforeEach(() => h.fake.setBehavior({ status: 200, hang: false, chunkDelayMs: 0, chunks: 3, usage: USAGE }));
+
+  it('refuses an oversized body sent with a bad key and keeps serving', async () => {
+    // The refusal leaves the body unread (http/body.test.ts covers its rejection in isolation).
+    for (const secret of [null, 'tg_nope', generateSecret('api_key').secret]) {
+      const response = await h.post(secret, BIG).catch(() => null);
+      if (response) expect([401, 413]).toContain(response.status);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const { key } = await h.customer(10_000_000_000n);
+    expect((await h.post(key.secret, HELLO)).status).toBe(200);
+  });
+
+  it('puts a request id on every response, routed or not', async () => {
+    const health = await fetch(`${h.base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    for (const [path, method, status, code] of [
+      ['/v1/nothing', 'GET', 404, 'not_found'],
+      ['/v1/chat/completions', 'GET', 405, 'method_not_allowed'],
+      ['/v1/models', 'POST', 405, 'method_not_allowed'],
+    ] as const) {
+      const response = await fetch(`${h.base}${path}`, { method });
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toBe('application/json');
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
+    }
+    for (const response of [health, await fetch(`${h.base}/v1/nothing`)]) {
+      expect(response.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
+    }
+  });
+
+  it('holds the reservation while a request runs, sized from the estimate and max_tokens', async () => {
+    h.fake.setBehavior({ chunks: 20, chunkDelayMs: 20 });
+    const { key, orgId } = await h.customer(10_000_000_000n);
+    const messages = [{ role: 'user', content: 'héllo, a longer question' }];
+    const response = await h.post(key.secret, JSON.stringify({ model: 'gpt-test', stream: true, max_tokens: 100, messages }));
+    const reserved = costOf({ inputTokens: estimateInputTokens(messages), outputTokens: 100 }, PRICE);
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: reserved });
+    await response.text();
+    const event = await h.settledEvent(response.headers.get('x-request-id')!);
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n - BigInt(event.cost), held: 0n });
+  });
+
+  it('aborts a hanging upstream when the client leaves a plain request, and settles it once', async () => {
+    h.fake.setBehavior({ hang: true });
+    const { key, orgId } = await h.customer(10_000_000_000n);
+    const before = h.fake.requests.length;
+    const controller = new AbortController();
+    const pending = h.post(key.secret, HELLO, controller.signal).catch(() => null);
+    await until(() => h.fake.requests.length > before);
+    controller.abort();
+    await pending;
+    await until(() => h.fake.requests.at(-1)!.aborted);
+    await until(async () => (await h.store.getBalance(orgId))?.held === 0n);
+    const events = (await h.usageEvents()).filter((e) => e.orgId === orgId);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ status: 'client_aborted', stream: false, usageSource: 'estimated', outputTokens: 0 });
+    expect((await h.store.getBalance(orgId))?.balance).toBe(10_000_000_000n - BigInt(events[0]!.cost));
+  });
+
+  it('maps provider failures to our own errors, without the provider body, and charges nothing', async () => {
+    const { key, orgId } = await h.customer(10_000_000_000n);
+    for (const [upstream, status, code] of [
+      [400, 400, 'invalid_request'], // the client's input: retrying elsewhere would not help
+      [429, 429, 'rate_limited'],
+      [401, 502, 'upstream_error'], // the channel's key, not the customer's: never a 401 to the client
+      [503, 502, 'upstream_error'],
+    ] as const) {
+      h.fake.setBehavior({ status: upstream, errorBody: `{"error":{"message":"bad key ${CHANNEL_KEY}"}}` });
+      const response = await h.post(key.secret, HELLO);
+      const text = await response.text();
+      expect([response.status, (JSON.parse(text) as { error: { code: string } }).error.code]).toEqual([status, code]);
+      expect(text).not.toContain(CHANNEL_KEY);
+      const event = await h.settledEvent(response.headers.get('x-request-id')!);
+      expect(event).toMatchObject({ status: 'upstream_error', cost: '0', httpStatus: status });
+    }
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
+  });
+
+  it('relays a large stream intact to a client that reads slowly (backpressure)', async () => {
+    const reply = Array.from({ length: 4000 }, (_, i) => `${i}:${'é'.repeat(500)};`).join('');
+    h.fake.setBehavior({ reply, chunks: 4000 });
+    const { key } = await h.customer(1_000_000_000_000n);
+    const response = await h.post(key.secret, JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    // Not reading for a while fills the socket, so uWS reports backpressure and the relay pauses.
+    await new Promise((r) => setTimeout(r, 300));
+    let text = '';
+    for (const line of (await response.text()).split('\n')) {
+      if (!line.startsWith('data: {')) continue;
+      text += (JSON.parse(line.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? '';
+    }
+    expect(text).toBe(reply);
+    const event = await h.settledEvent(response.headers.get('x-request-id')!);
+    expect(event).toMatchObject({ status: 'ok', usageSource: 'reported' });
+  });
+
+  it('answers 502 and charges nothing when the upstream cannot be reached', async () => {
+    const table = (await h.store.getRouteTable())!;
+    const deadPort = await freePort();
+    const next: RouteTable = {
+      ...table,
+      version: table.version + 1,
+      channels: {
+        ...table.channels,
+        dead: {
+          id: 'dead', name: 'dead-upstream', protocol: 'openai', baseUrl: `http://127.0.0.1:${deadPort}/v1`, tier: 'resale',
+          apiKeySealed: seal(h.masterKey, 'sk-dead', sealedKeyAssociatedData('dead')),
+        },
+      },
+      models: { ...table.models, 'gpt-dead': { name: 'gpt-dead', price: table.models['gpt-test']!.price, createdAt: 0, targets: [{ channelId: 'dead', upstreamModel: 'x', priority: 0, weight: 1 }] } },
+    };
+    await h.store.putRouteTable(next);
+    const { key, orgId } = await h.customer(10_000_000_000n);
+    const body = JSON.stringify({ model: 'gpt-dead', messages: [{ role: 'user', content: 'hi' }] });
+    let response = await h.post(key.secret, body);
+    for (let i = 0; i < 50 && response.status === 404; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      response = await h.post(key.secret, body);
+    }
+    expect(response.status).toBe(502);
+    expect(response.headers.get('x-tollgate-provider')).toBe('dead-upstream');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_error');
+    const event = await h.settledEvent(response.headers.get('x-request-id')!);
+    expect(event).toMatchObject({ status: 'upstream_error', cost: '0', httpStatus: 502, channelId: 'dead' });
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
+  });
+
+  it('logs every finished request, and no log line holds a customer or channel key', async () => {
+    const { key } = await h.customer(10_000_000_000n);
+    const response = await h.post(key.secret, HELLO);
+    const requestId = response.headers.get('x-request-id')!;
+    await until(() => h.logLines.some((line) => line.includes(requestId)));
+    const text = h.logLines.join('\n');
+    expect(text).not.toContain(key.secret);
+    expect(text).not.toContain(CHANNEL_KEY);
+    expect(text).not.toMatch(/tg_[0-9A-Za-z]{40,}/);
+  });
+});
