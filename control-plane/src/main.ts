@@ -1,6 +1,6 @@
 import { createLogger, createStateStore, loadMasterKey } from '@tollgate/shared';
 import { readConfig, ConfigError } from './config.ts';
-import { controlSocketPath, listenControlSocket } from './control-socket.ts';
+import { controlSocketPath, listenControlSocket, socketAnswers } from './control-socket.ts';
 import { openDatabase } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import { listenHttp } from './http.ts';
@@ -19,16 +19,22 @@ async function main(): Promise<void> {
     // The in-process store is only shared with a data plane in this same process.
     throw new ConfigError('--control-plane-only needs REDIS_URL: separate data-plane processes can only share state through Redis');
   }
+  const socketPath = controlSocketPath(config.dataDir);
+  if (!config.databaseUrl && (await socketAnswers(socketPath))) {
+    // Two processes on one PGlite directory would corrupt it.
+    throw new ConfigError(`another Tollgate is already running with the data directory ${config.dataDir}`);
+  }
   const masterKey = loadMasterKey({ env: config.masterKeyEnv, dataDir: config.dataDir, create: true });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrate(database);
+  // Without DATABASE_URL only this process may open the PGlite directory, so the CLI comes here;
+  // listening as soon as the schema is ready keeps the window for a direct open short.
+  const socket = config.databaseUrl ? null : await listenControlSocket(database.db, socketPath, logger);
   const store = createStateStore(config.redisUrl);
   const controlPlane = createControlPlane({ db: database.db, store, masterKey, logger: logger.child({ plane: 'control' }) });
   await controlPlane.start();
 
   const http = await listenHttp(controlPlane, { host: config.host, port: config.controlPlanePort });
-  // Without DATABASE_URL only this process may open the PGlite directory, so the CLI comes here.
-  const socket = config.databaseUrl ? null : await listenControlSocket(database.db, controlSocketPath(config.dataDir), logger);
   logger.info(`control plane listening on http://${config.host}:${http.port}/graphql`);
 
   let dataPlane: { port: number; close(): Promise<void> } | null = null;

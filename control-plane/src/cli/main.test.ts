@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MemoryStateStore } from '@tollgate/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestService } from '../../../test/support/services.ts';
+import { controlSocketPath, listenControlSocket } from '../control-socket.ts';
 import { openDatabase, type Database } from '../db/connect.ts';
+import { migrate } from '../db/migrate.ts';
 import { createControlPlane } from '../server.ts';
 
 const run = promisify(execFile);
@@ -41,6 +45,34 @@ describe('tollgate CLI', () => {
     // Running it again for the same email reuses the user and issues another token.
     const again = await cli(['admin', 'create', '--email', 'ops@example.com'], { DATABASE_URL: service.url });
     expect(again.stdout.match(/tgm_[0-9A-Za-z]+/)?.[0]).not.toBe(tokens[0]);
+  });
+
+  it('asks a running embedded control plane over its socket instead of opening PGlite', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-cli-'));
+    // The "running control plane": an in-memory database the CLI could not open by itself.
+    const embedded = await openDatabase({ inMemory: true });
+    await migrate(embedded);
+    const socket = await listenControlSocket(embedded.db, controlSocketPath(dataDir));
+    try {
+      expect(statSync(controlSocketPath(dataDir)).mode & 0o777).toBe(0o600);
+      const { stdout } = await cli(['admin', 'create', '--email', 'embedded@example.com'], { DATABASE_URL: '', TOLLGATE_DATA_DIR: dataDir });
+      const token = stdout.match(/tgm_[0-9A-Za-z]+/)?.[0];
+      expect(token).toBeDefined();
+      const user = await embedded.db.query.users.findFirst({ where: { email: 'embedded@example.com' } });
+      expect(user).toMatchObject({ isPlatformAdmin: true });
+      await expect(cli(['admin', 'create', '--email', 'nope'], { DATABASE_URL: '', TOLLGATE_DATA_DIR: dataDir })).rejects.toMatchObject({ code: 2 });
+    } finally {
+      await socket.close();
+      await embedded.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('migrates alone and prints help', async () => {
+    expect((await cli(['migrate'], { DATABASE_URL: service.url })).stdout).toMatch(/up to date/);
+    const help = await cli(['--help'], {});
+    expect(help.stdout).toMatch(/admin create --email/);
+    expect(help.stdout).toMatch(/migrate/);
   });
 
   it('exits non-zero with a clear message on bad arguments', async () => {

@@ -39,7 +39,7 @@ async function adminCreate(args: string[]): Promise<void> {
   process.stdout.write(
     `Platform admin ${admin.email} is ready. Its management token, shown only this once:\n\n${admin.token}\n\n` +
       `Use it as a bearer token for the GraphQL API, e.g.\n` +
-      `  curl http://127.0.0.1:4000/graphql -H "authorization: Bearer <token>" -H 'content-type: application/json' -d '{"query":"{ viewer { email } }"}'\n`,
+      `  curl http://${config.host}:${config.controlPlanePort}/graphql -H "authorization: Bearer <token>" -H 'content-type: application/json' -d '{"query":"{ viewer { email } }"}'\n`,
   );
 }
 

@@ -20,23 +20,31 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export interface DatabaseOptions {
-  /** A Postgres connection string; without it, PGlite persisted under `<dataDir>/pgdata`. */
-  databaseUrl?: string | undefined;
-  dataDir: string;
-}
+export type DatabaseOptions =
+  | {
+      /** A Postgres connection string; without it, PGlite persisted under `<dataDir>/pgdata`. */
+      databaseUrl?: string | undefined;
+      dataDir: string;
+    }
+  /** A throwaway PGlite in this process's memory, for tests and trials; gone at close. */
+  | { inMemory: true };
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if ('inMemory' in options) return openPglite(await PGlite.create());
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
     // An idle client's network error must not crash the process; the next query reconnects.
     pool.on('error', () => {});
     const db = drizzlePg({ client: pool, relations });
-    return { db: db as unknown as Db, driver: { kind: 'postgres', pool }, close: () => pool.end() };
+    return { db, driver: { kind: 'postgres', pool }, close: () => pool.end() };
   }
   const dataDir = join(options.dataDir, 'pgdata');
-  mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create({ dataDir });
+  // Owner only: the database holds sealed provider keys and the hashes of every key and token.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return openPglite(await PGlite.create({ dataDir }));
+}
+
+function openPglite(client: PGlite): Database {
   const db = drizzlePglite({ client, relations });
-  return { db: db as unknown as Db, driver: { kind: 'pglite', client }, close: () => client.close() };
+  return { db, driver: { kind: 'pglite', client }, close: () => client.close() };
 }

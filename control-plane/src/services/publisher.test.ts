@@ -1,21 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret, MemoryStateStore, open, sealedKeyAssociatedData } from '@tollgate/shared';
+import { storeAdapters } from '../../../test/support/stores.ts';
 import { createHarness, mutate, type Harness } from '../testing/harness.ts';
 import { Publisher } from './publisher.ts';
 
 const UPSTREAM_KEY = 'sk-publisher-test-key-9876';
 
-let h: Harness;
-let orgId: string;
-beforeAll(async () => {
-  h = await createHarness();
-  orgId = (await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: 'Pub', defaultTier: 'cheap' })).data.id;
-});
-afterAll(async () => {
-  await h?.cleanup();
-});
+describe.each(storeAdapters)('publisher over the %s store', (_name, make) => {
+  let h: Harness;
+  let cleanupStore: () => Promise<void>;
+  let orgId: string;
+  beforeAll(async () => {
+    const made = await make();
+    cleanupStore = made.cleanup;
+    h = await createHarness({ store: made.store });
+    orgId = (await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: 'Pub', defaultTier: 'cheap' })).data.id;
+  });
+  afterAll(async () => {
+    await h?.cleanup();
+    await cleanupStore?.();
+  });
 
-describe('publisher', () => {
   it('publishes a key record on create and republishes it revoked', async () => {
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
     const created = await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'secret apiKey { id }', { orgId, name: 'k', expiresAt });

@@ -112,4 +112,36 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     expect(await ledgerBalance(h.database.db, orgId)).toBe(before - 5n);
     expect(await h.store.readUsage('probe-close', 10, 0)).toEqual([]);
   });
+
+  it('tells in-process callers when a request was consumed', async () => {
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-wait' });
+    consumer.start();
+    try {
+      const e = event(3n);
+      const waiting = consumer.whenConsumed(e.requestId);
+      await h.store.settle(e);
+      await waiting;
+      expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: e.requestId } })).toMatchObject({ cost: 3n });
+      await consumer.whenConsumed(e.requestId, 100); // already consumed: at once
+      await expect(consumer.whenConsumed('req_never', 100)).rejects.toThrow(/not consumed/);
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  it('writes the rest of a batch when the database refuses one event, and drops that one', async () => {
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-refused' });
+    const good = event(4n);
+    const orphan = event(9n, { orgId: randomUUID() }); // an org the database does not know
+    const seen: string[] = [];
+    consumer.onConsumed((ids) => seen.push(...ids));
+    await consumer.process([
+      { id: '1-1', payload: JSON.stringify(good) },
+      { id: '1-2', payload: JSON.stringify(orphan) },
+    ]);
+    expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: good.requestId } })).toBeDefined();
+    expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: orphan.requestId } })).toBeUndefined();
+    expect(seen).toEqual([good.requestId]);
+    expect(logs.some((l) => l.startsWith('usage event refused by the database'))).toBe(true);
+  });
 });

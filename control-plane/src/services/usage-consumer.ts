@@ -32,6 +32,7 @@ export class UsageConsumer {
   private running: Promise<void> | null = null;
   private stopping = false;
   private wake: (() => void) | null = null;
+  private readonly listeners = new Set<(requestIds: string[]) => void>();
 
   constructor(options: UsageConsumerOptions) {
     this.db = options.db;
@@ -63,6 +64,33 @@ export class UsageConsumer {
     }
   }
 
+  /** Calls `listener` with the request ids of every batch once it has committed. */
+  onConsumed(listener: (requestIds: string[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /**
+   * Resolves once the request's usage record is in the database (at once if it already is), for
+   * callers in this process that must not read a balance before its debit lands.
+   */
+  async whenConsumed(requestId: string, timeoutMs = 10_000): Promise<void> {
+    let stop = (): void => {};
+    // Listen before looking, so a batch committing in between is not missed.
+    const consumed = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`usage for ${requestId} not consumed within ${timeoutMs} ms`)), timeoutMs);
+      const unsubscribe = this.onConsumed((ids) => ids.includes(requestId) && stop());
+      stop = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+    });
+    const existing = await this.db.query.usageRecords.findFirst({ columns: { requestId: true }, where: { requestId } });
+    if (existing) stop();
+    return consumed;
+  }
+
   /** Writes one batch and acknowledges it; throws (without acknowledging) on a transient failure. */
   async process(deliveries: UsageDelivery[]): Promise<void> {
     const events: UsageEvent[] = [];
@@ -74,23 +102,31 @@ export class UsageConsumer {
         this.logger.error('dropping an undecodable usage event', { streamId: delivery.id, error });
       }
     }
+    let written = events;
     try {
       await this.write(events);
     } catch (error) {
       if (!isDataError(error) || events.length === 0) throw error;
       // One bad event must not stall the stream: write the batch one event at a time.
-      for (const event of events) await this.writeAlone(event);
+      written = [];
+      for (const event of events) if (await this.writeAlone(event)) written.push(event);
     }
     await this.store.ackUsage(deliveries.map((d) => d.id));
+    if (written.length > 0) {
+      const ids = written.map((e) => e.requestId);
+      for (const listener of this.listeners) listener(ids);
+    }
   }
 
-  private async writeAlone(event: UsageEvent): Promise<void> {
+  private async writeAlone(event: UsageEvent): Promise<boolean> {
     try {
       await this.write([event]);
+      return true;
     } catch (error) {
       if (!isDataError(error)) throw error;
       // The database refuses this event for good (e.g. an org it does not know); the log keeps it.
       this.logger.error('usage event refused by the database; dropped', { event, error });
+      return false;
     }
   }
 

@@ -22,10 +22,15 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-/** A migrated test database, a control plane over it, and an admin token: one per suite. */
-export async function createHarness(options: { store?: StateStore } = {}): Promise<Harness> {
-  const service: TestService = await createTestDatabase();
-  const database = await openDatabase({ databaseUrl: service.url, dataDir: '/nonexistent' });
+export type HarnessDatabase = 'postgres' | 'pglite';
+
+/**
+ * A migrated test database, a control plane over it, and an admin token: one per suite. Postgres
+ * is a fresh database on the test server; PGlite (the embedded default) lives in memory.
+ */
+export async function createHarness(options: { store?: StateStore; database?: HarnessDatabase } = {}): Promise<Harness> {
+  const service: TestService | null = options.database === 'pglite' ? null : await createTestDatabase();
+  const database = await openDatabase(service ? { databaseUrl: service.url, dataDir: '/nonexistent' } : { inMemory: true });
   await migrate(database);
   const store = options.store ?? new MemoryStateStore();
   const masterKey = randomBytes(32);
@@ -49,7 +54,7 @@ export async function createHarness(options: { store?: StateStore } = {}): Promi
       await controlPlane.close();
       await store.close();
       await database.close();
-      await service.cleanup();
+      await service?.cleanup();
     },
   };
 }

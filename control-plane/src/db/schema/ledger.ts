@@ -21,7 +21,9 @@ export const ledgerEntries = pgTable(
     idempotencyKey: text('idempotency_key').notNull().unique(),
     requestId: text('request_id'),
     createdBy: uuid('created_by').references(() => users.id),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    // Millisecond precision, as JavaScript dates have: the Org.ledgerEntries connection's cursors
+    // carry created_at, and a microsecond value would never equal its millisecond cursor.
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [index('ledger_entries_org_id_idx').on(t.orgId, t.createdAt)],
 );

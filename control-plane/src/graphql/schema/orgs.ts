@@ -24,7 +24,12 @@ export const OrgRef = builder.drizzleObject('orgs', {
       resolve: (org) => BigInt(org.balance),
     }),
     apiKeys: t.relation('apiKeys', { query: { orderBy: { createdAt: 'desc' } } }),
-    ledgerEntries: t.relation('ledgerEntries', { query: { orderBy: { createdAt: 'desc' } } }),
+    // A connection, not a list: every metered request adds an entry. Pothos adds the primary key
+    // to the cursor ordering, so entries sharing a created_at are each visited once.
+    ledgerEntries: t.relatedConnection('ledgerEntries', {
+      description: 'Newest first.',
+      query: { orderBy: { createdAt: 'desc' } },
+    }),
     usageRecords: t.relatedConnection('usageRecords', {
       description: 'Newest first.',
       // The request id breaks ties: one consumer batch shares one created_at.

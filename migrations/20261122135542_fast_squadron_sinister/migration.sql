@@ -81,7 +81,7 @@ CREATE TABLE "ledger_entries" (
 	"idempotency_key" text NOT NULL UNIQUE,
 	"request_id" text,
 	"created_by" uuid,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp(3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "usage_records" (
