@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ceilDiv, costOf, formatCredits, MoneyFormatError, parseCredits, parseNanos, type TokenPrice } from './money.ts';
+import { ceilDiv, costOf, formatCredits, MAX_NANOCREDITS, MoneyFormatError, parseCredits, parseNanos, type TokenPrice } from './money.ts';
 
 const tokens = fc.integer({ min: 0, max: 10_000_000 });
 const pricePart = fc.bigInt({ min: 0n, max: 1_000_000_000_000n }); // up to 1,000 credits per 1M tokens
@@ -71,6 +71,12 @@ describe('credits text', () => {
     expect(() => parseCredits(text)).toThrow(MoneyFormatError);
   });
 
+  it('refuses amounts beyond what a 64-bit integer holds, at the exact boundary', () => {
+    expect(parseCredits('9223372036.854775807')).toBe(MAX_NANOCREDITS);
+    expect(() => parseCredits('9223372036.854775808')).toThrow(MoneyFormatError);
+    expect(() => parseCredits('999999999999999999')).toThrow(/too large/);
+  });
+
   it('formats without trailing zeros', () => {
     expect(formatCredits(0n)).toBe('0');
     expect(formatCredits(2_500_000_000n)).toBe('2.5');
@@ -79,7 +85,7 @@ describe('credits text', () => {
 
   it('round-trips every amount (property)', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: -(10n ** 27n), max: 10n ** 27n - 1n }), (nanos) => {
+      fc.property(fc.bigInt({ min: -MAX_NANOCREDITS, max: MAX_NANOCREDITS }), (nanos) => {
         expect(parseCredits(formatCredits(nanos))).toBe(nanos);
       }),
     );

@@ -5,6 +5,8 @@
 export type Nanocredits = bigint;
 
 export const NANOS_PER_CREDIT = 1_000_000_000n;
+/** Amounts live in Postgres bigint and Redis integers: signed 64-bit. */
+export const MAX_NANOCREDITS = 2n ** 63n - 1n;
 const TOKENS_PER_PRICE_UNIT = 1_000_000n;
 const CREDITS_PATTERN = /^(-)?(\d{1,18})(?:\.(\d{1,9}))?$/;
 
@@ -55,6 +57,9 @@ export function parseCredits(text: string): Nanocredits {
   }
   const [, sign, whole = '0', fraction = ''] = match;
   const nanos = BigInt(whole) * NANOS_PER_CREDIT + BigInt(fraction.padEnd(9, '0'));
+  if (nanos > MAX_NANOCREDITS) {
+    throw new MoneyFormatError(`"${text}" is too large: amounts are limited to ${formatCredits(MAX_NANOCREDITS)} credits`);
+  }
   return sign ? -nanos : nanos;
 }
 
