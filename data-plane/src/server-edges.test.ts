@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/servers.ts';
 import { storeAdapters } from '../../test/support/stores.ts';
 import { estimateInputTokens } from './metering/estimate.ts';
-import { CHANNEL_KEY, HELLO, PRICE, startHarness, until, USAGE, type Harness } from './testing/harness.ts';
+import { CHANNEL_KEY, HELLO, PRICE, startHarness, until, type Harness } from './testing/harness.ts';
 
 const BIG = 'x'.repeat(5 * 1024 * 1024);
 
@@ -15,7 +15,7 @@ describe.each(storeAdapters)('data plane edges over the %s store', (_name, makeS
     h = await startHarness(makeStore);
   });
   afterAll(() => h?.stop());
-  beforeEach(() => h.fake.setBehavior({ status: 200, hang: false, chunkDelayMs: 0, chunks: 3, usage: USAGE }));
+  beforeEach(() => h.fake.reset());
 
   it('refuses an oversized body sent with a bad key and keeps serving', async () => {
     // The refusal leaves the body unread (http/body.test.ts covers its rejection in isolation).
@@ -36,6 +36,7 @@ describe.each(storeAdapters)('data plane edges over the %s store', (_name, makeS
       ['/v1/nothing', 'GET', 404, 'not_found'],
       ['/v1/chat/completions', 'GET', 405, 'method_not_allowed'],
       ['/v1/models', 'POST', 405, 'method_not_allowed'],
+      ['/healthz', 'POST', 405, 'method_not_allowed'],
     ] as const) {
       const response = await fetch(`${h.base}${path}`, { method });
       expect(response.status).toBe(status);
@@ -110,6 +111,50 @@ describe.each(storeAdapters)('data plane edges over the %s store', (_name, makeS
     expect(text).toBe(reply);
     const event = await h.settledEvent(response.headers.get('x-request-id')!);
     expect(event).toMatchObject({ status: 'ok', usageSource: 'reported' });
+  });
+
+  it('relays malformed stream events without falling over, and bills the text it saw as an estimate', async () => {
+    const chunk = (content: string) => `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }] })}\n\n`;
+    h.fake.setBehavior({ rawStream: ['data: null\n\n', 'data: {"choices":[null]}\n\n', 'data: {"choices":5,"usage":"x"}\n\n', chunk('héllo'), 'data: not json\n\n', 'data: [DONE]\n\n'] });
+    const { key, orgId } = await h.customer(10_000_000_000n);
+    const messages = [{ role: 'user', content: 'hi' }];
+    const response = await h.post(key.secret, JSON.stringify({ model: 'gpt-test', stream: true, messages }));
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    expect(body).toContain('data: null\n\n');
+    expect(body).toContain('héllo');
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+    const event = await h.settledEvent(response.headers.get('x-request-id')!);
+    const usage = { inputTokens: estimateInputTokens(messages), outputTokens: Math.ceil(Buffer.byteLength('héllo') / 3) };
+    expect(event).toMatchObject({ status: 'ok', usageSource: 'estimated', ...usage, cost: costOf(usage, PRICE).toString() });
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n - costOf(usage, PRICE), held: 0n });
+    h.fake.reset();
+    expect((await h.post(key.secret, HELLO)).status).toBe(200);
+  });
+
+  it('ends the client stream when the upstream stops early, and bills what was relayed', async () => {
+    const chunk = (content: string) => `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }] })}\n\n`;
+    // No [DONE], no usage chunk, and a last event cut off before its blank line.
+    h.fake.setBehavior({ rawStream: [chunk('partial '), chunk('answer'), 'data: {"choices":[{"delta":{"content":"x"'] });
+    const { key } = await h.customer(10_000_000_000n);
+    const response = await h.post(key.secret, JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    const body = await response.text();
+    expect(body).toContain('partial ');
+    expect(body).not.toContain('[DONE]');
+    const event = await h.settledEvent(response.headers.get('x-request-id')!);
+    expect(event).toMatchObject({ usageSource: 'estimated', outputTokens: Math.ceil(Buffer.byteLength('partial answer') / 3) });
+  });
+
+  it('cuts a stream whose upstream never ends an event, instead of buffering without bound', async () => {
+    h.fake.setBehavior({ rawStream: [`data: {"choices":[{"delta":{"content":"${'z'.repeat(9 * 1024 * 1024)}`] });
+    const { key, orgId } = await h.customer(10_000_000_000n);
+    const response = await h.post(key.secret, JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('');
+    const event = await h.settledEvent(response.headers.get('x-request-id')!);
+    // Nothing usable came out of the upstream, so, like a failure before the stream, it costs nothing.
+    expect(event).toMatchObject({ status: 'upstream_error', httpStatus: 200, outputTokens: 0, cost: '0' });
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
   });
 
   it('answers 502 and charges nothing when the upstream cannot be reached', async () => {

@@ -11,7 +11,7 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
     h = await startHarness(makeStore);
   });
   afterAll(() => h?.stop());
-  beforeEach(() => h.fake.setBehavior({ status: 200, hang: false, chunkDelayMs: 0, chunks: 3, usage: USAGE }));
+  beforeEach(() => h.fake.reset());
 
   it('serves a plain completion and debits exactly the reported cost', async () => {
     const { orgId, keyId, client, key } = await h.customer(10_000_000_000n);

@@ -38,6 +38,8 @@ const ROUTES: Record<string, Record<string, (ctx: GatewayContext, res: uWS.HttpR
   '/v1/models': { get: handleListModels },
 };
 
+const HEALTH_PATH = '/healthz';
+
 /**
  * Builds and starts the data plane: loads the route table, subscribes to announcements, listens.
  * It never closes the store it is given; the caller owns it (embedded mode shares it).
@@ -83,13 +85,14 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
   app.any('/*', (res, req) => {
     const path = req.getUrl();
     const method = req.getMethod();
-    if (path === '/healthz' && method === 'get') {
+    if (path === HEALTH_PATH && method === 'get') {
       // 503 while starting or draining, so a load balancer sends traffic elsewhere.
       const status = ctx.draining ? 'draining' : routes.loaded ? 'ok' : 'starting';
       new Reply(res).sendJson(status === 'ok' ? 200 : 503, [['x-request-id', newRequestId()]], JSON.stringify({ status }));
       return;
     }
-    const byMethod = ROUTES[path];
+    // The health path is known too: another method on it gets 405, not 404.
+    const byMethod = path === HEALTH_PATH ? {} : ROUTES[path];
     const handler = byMethod?.[method];
     if (handler && ctx.draining) {
       new Reply(res).sendError(new GatewayError('unavailable', 'This data plane is shutting down; retry the request.'), [['x-request-id', newRequestId()]]);

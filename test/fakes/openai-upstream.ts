@@ -13,6 +13,8 @@ import type { AddressInfo } from 'node:net';
  *   fake.setBehavior({ status: 500, errorBody: '...' })   // change what later requests get
  *   fake.setBehavior({ chunks: 40, chunkDelayMs: 25 })     // a slow stream, to abort mid-way
  *   fake.setBehavior({ hang: true })                       // never answer, to test timeouts
+ *   fake.setBehavior({ rawStream: ['data: null\n\n'] })    // stream these bytes verbatim
+ *   fake.reset()                                           // back to the starting behavior
  *   await fake.close()                                     // also cuts hanging requests
  */
 export interface FakeBehavior {
@@ -28,6 +30,11 @@ export interface FakeBehavior {
   chunkDelayMs: number;
   /** Never answer (for timeouts); the request still gets recorded. */
   hang: boolean;
+  /**
+   * For streamed requests, write these raw pieces verbatim (each after `chunkDelayMs`) instead of
+   * the generated events, then end: to send malformed events or cut a stream short. Null: normal.
+   */
+  rawStream: string[] | null;
 }
 
 /** A request body as parsed JSON; the fields the fake itself reads are typed, the rest unknown. */
@@ -54,6 +61,8 @@ export interface FakeOpenAI {
   url: string;
   requests: RecordedRequest[];
   setBehavior(change: Partial<FakeBehavior>): void;
+  /** Back to the behavior it was started with; recorded requests are kept. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -65,6 +74,7 @@ const DEFAULTS: FakeBehavior = {
   chunks: 3,
   chunkDelayMs: 0,
   hang: false,
+  rawStream: null,
 };
 
 function split(text: string, parts: number): string[] {
@@ -127,6 +137,15 @@ export async function startFakeOpenAI(initial: Partial<FakeBehavior> = {}): Prom
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    if (b.rawStream) {
+      for (const piece of b.rawStream) {
+        if (b.chunkDelayMs > 0) await new Promise((r) => setTimeout(r, b.chunkDelayMs));
+        if (res.destroyed) return;
+        res.write(piece);
+      }
+      res.end();
+      return;
+    }
     const event = (payload: unknown): void => void res.write(`data: ${JSON.stringify(payload)}\n\n`);
     const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
       id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake',
@@ -155,6 +174,9 @@ export async function startFakeOpenAI(initial: Partial<FakeBehavior> = {}): Prom
     requests,
     setBehavior(change) {
       behavior = { ...behavior, ...change };
+    },
+    reset() {
+      behavior = { ...DEFAULTS, ...initial };
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -135,11 +135,21 @@ function relayStream(input: ForwardInput, response: Dispatcher.ResponseData, con
     const finish = (status: ForwardOutcome['status']): void => {
       if (done) return;
       done = true;
-      // The 200 status line went out before the first event, whatever happened after.
-      resolve({ status, httpStatus: 200, usage, text, billable: true });
+      // The 200 status line went out before the first event, whatever happened after. An upstream
+      // that broke before producing anything costs nothing, as when it fails before the stream.
+      const billable = status !== 'upstream_error' || usage !== null || text.length > 0;
+      resolve({ status, httpStatus: 200, usage, text, billable });
     };
     body.on('data', (chunk: Buffer) => {
-      if (!relay(parser.push(chunk))) {
+      let writable: boolean;
+      try {
+        writable = relay(parser.push(chunk));
+      } catch (error) {
+        // A throw escaping this listener would crash the process; treat it as a broken upstream.
+        body.destroy(error instanceof Error ? error : new Error('stream relay failed'));
+        return;
+      }
+      if (!writable) {
         body.pause();
         reply.whenWritable(() => body.resume());
       }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatSseEvent, SseParser, type SseEvent } from './sse.ts';
+import { formatSseEvent, SseLimitError, SseParser, type SseEvent } from './sse.ts';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -27,6 +27,51 @@ describe('SseParser', () => {
       { type: 'data', data: 'a', event: null, id: null },
       { type: 'data', data: 'b', event: null, id: null },
     ]);
+  });
+
+  it('keeps a CR pending across empty chunks, so CRLF split around them is one line end', () => {
+    const empty = new Uint8Array(0);
+    // Were the CR forgotten, the LF would end the event early and split "a" and "b" into two.
+    expect(parseAll([encode('data: a\r'), empty, encode('\ndata: b\n\n')])).toEqual([{ type: 'data', data: 'a\nb', event: null, id: null }]);
+    // CR, then LF alone, then LF: the second LF is the blank line that ends the event.
+    const parser = new SseParser();
+    expect([...parser.push(encode('data: c\r')), ...parser.push(encode('\n')), ...parser.push(encode('\n'))]).toEqual([
+      { type: 'data', data: 'c', event: null, id: null },
+    ]);
+  });
+
+  it('joins a long line that arrives in many small chunks', () => {
+    const payload = 'x'.repeat(1 << 20);
+    const bytes = encode(`data: ${payload}\n\n`);
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 1000) }, (_, i) => bytes.slice(i * 1000, (i + 1) * 1000));
+    expect(parseAll(chunks)).toEqual([{ type: 'data', data: payload, event: null, id: null }]);
+  });
+
+  it('parses any line-ending mix the same however it is split, empty chunks included (property)', () => {
+    const line = fc.constantFrom('data: {"a":"é"}', 'data:x', 'event: e', 'id: 1', ': note', 'data: [DONE]', '', 'retry: 5');
+    const ending = fc.constantFrom('\n', '\r\n', '\r');
+    const stream = fc.array(fc.tuple(line, ending), { maxLength: 20 }).map((parts) => encode(parts.map(([l, e]) => l + e).join('')));
+    fc.assert(
+      fc.property(stream, fc.array(fc.nat(), { maxLength: 10 }), (bytes, rawCuts) => {
+        // Cuts may repeat (empty chunks) and fall inside multi-byte characters.
+        const cuts = rawCuts.map((c) => (bytes.length === 0 ? 0 : c % (bytes.length + 1))).sort((a, b) => a - b);
+        const points = [0, ...cuts, bytes.length];
+        expect(parseAll(points.slice(1).map((end, i) => bytes.slice(points[i], end)))).toEqual(parseAll([bytes]));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('bounds what one event may hold, whether one endless line or endless data lines', () => {
+    const endlessLine = new SseParser(100);
+    expect(endlessLine.push(encode(`data: ${'a'.repeat(60)}`))).toEqual([]);
+    expect(() => endlessLine.push(encode('a'.repeat(60)))).toThrow(SseLimitError);
+    const endlessEvent = new SseParser(100);
+    for (let i = 0; i < 3; i++) endlessEvent.push(encode(`data: ${'b'.repeat(30)}\n`));
+    expect(() => endlessEvent.push(encode(`data: ${'b'.repeat(30)}\n`))).toThrow(SseLimitError);
+    // Dispatched events no longer count: many events of 90 characters stay under a limit of 100.
+    const steady = new SseParser(100);
+    for (let i = 0; i < 50; i++) expect(steady.push(encode(`data: ${'c'.repeat(90)}\n\n`))).toHaveLength(1);
   });
 
   it('flushes a last event that lacks its blank line', () => {

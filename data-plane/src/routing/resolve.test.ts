@@ -26,6 +26,7 @@ function table(version: number): RouteTable {
           { channelId: 'bad', upstreamModel: 'chat-bad', priority: 0, weight: 1 },
         ],
       },
+      unpriced: { name: 'unpriced', price: { inputPerMillion: '1.5', outputPerMillion: '2' }, createdAt: 0, targets: [{ channelId: 'a', upstreamModel: 'x', priority: 0, weight: 1 }] },
       orphan: { name: 'orphan', price: { inputPerMillion: '1', outputPerMillion: '1' }, createdAt: 0, targets: [{ channelId: 'gone', upstreamModel: 'x', priority: 0, weight: 1 }] },
     },
   };
@@ -49,6 +50,12 @@ describe('route table and resolution', () => {
   it('skips a channel whose key does not open, keeping the others', () => {
     expect(routes.channel('bad')).toBeUndefined();
     expect(() => resolveRoute('byok/chat', key('resale'), routes)).toThrow(expect.objectContaining({ code: 'model_not_allowed' }));
+  });
+
+  it('skips a model whose price is not whole nanocredits, keeping the others', () => {
+    expect(routes.model('unpriced')).toBeUndefined();
+    expect(() => resolveRoute('unpriced', key('resale'), routes)).toThrow(expect.objectContaining({ code: 'model_not_found' }));
+    expect(routes.model('chat')?.price).toEqual({ inputPerMillion: 1n, outputPerMillion: 2n });
   });
 
   it('orders the tier\'s targets by priority, from an explicit prefix or the key\'s default tier', () => {

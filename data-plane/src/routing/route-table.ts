@@ -1,9 +1,11 @@
 import {
   open,
+  parseNanos,
   sealedKeyAssociatedData,
   type ChannelRecord,
   type Logger,
   type ModelRoute,
+  type PriceRecord,
   type RouteTable,
   type StateStore,
   type TokenPrice,
@@ -99,7 +101,12 @@ export class RouteTableHolder {
     const models = new Map<string, LiveModel>();
     const listed: { id: string; object: 'model'; created: number; owned_by: string }[] = [];
     for (const route of Object.values(table.models)) {
-      const price = { inputPerMillion: BigInt(route.price.inputPerMillion), outputPerMillion: BigInt(route.price.outputPerMillion) };
+      const price = parsePrice(route.price);
+      if (!price) {
+        // Unpriced means unbillable: such a model is not served rather than served for free.
+        this.logger.error('model skipped: its price is not an amount of nanocredits', { model: route.name });
+        continue;
+      }
       models.set(route.name, { route, price });
       const tiers = new Set(route.targets.map((t) => channels.get(t.channelId)?.record.tier).filter((t) => t !== undefined));
       if (tiers.size === 0) continue;
@@ -111,5 +118,15 @@ export class RouteTableHolder {
     this.channels = channels;
     this.models = models;
     this.modelList = JSON.stringify({ object: 'list', data: listed });
+  }
+}
+
+/** Prices travel as decimal strings of nanocredits; anything else (negative, fractional, garbage) is refused. */
+function parsePrice(record: PriceRecord): TokenPrice | null {
+  try {
+    const price = { inputPerMillion: parseNanos(record.inputPerMillion), outputPerMillion: parseNanos(record.outputPerMillion) };
+    return price.inputPerMillion < 0n || price.outputPerMillion < 0n ? null : price;
+  } catch {
+    return null;
   }
 }

@@ -46,4 +46,14 @@ describe('OpenAI adapter', () => {
     expect(openAIAdapter.parseResponse(body({ prompt_tokens: -1, completion_tokens: 2 })).usage).toBeNull();
     expect(openAIAdapter.parseResponse(body({ prompt_tokens: '5', completion_tokens: 2 })).usage).toBeNull();
   });
+
+  it('reads hostile or odd payloads as no text and no usage instead of throwing', () => {
+    const data = (text: string) => ({ type: 'data' as const, data: text, event: null, id: null });
+    for (const text of ['null', '5', '"x"', '[]', '{"choices":5}', '{"choices":[null]}', '{"choices":[{"delta":null}]}', '{"choices":[{"delta":{"content":7}}]}', '{"usage":"x"}', '{"usage":{"prompt_tokens":1e400,"completion_tokens":1}}', 'not json']) {
+      expect(openAIAdapter.parseStreamEvent(data(text), false), text).toEqual({ text: '', usage: null, forward: true });
+    }
+    expect(openAIAdapter.parseResponse(Buffer.from('null'))).toEqual({ usage: null, text: '' });
+    expect(openAIAdapter.parseResponse(Buffer.from('{"choices":[null,{"message":{"content":"ok"}}]}'))).toEqual({ usage: null, text: 'ok' });
+    expect(() => openAIAdapter.parseResponse(Buffer.from('{oops'))).toThrow(SyntaxError);
+  });
 });

@@ -1,31 +1,37 @@
 import type { SseEvent } from '../../http/sse.ts';
 import type { ParsedResponse, ProviderAdapter, ReportedUsage, StreamEventInfo } from '../adapter.ts';
 
-interface OpenAIUsage {
-  prompt_tokens?: unknown;
-  completion_tokens?: unknown;
+/**
+ * Provider JSON is read as `unknown` and narrowed field by field: an upstream that sends `null`,
+ * `"choices": 5` or `[null]` must yield "no text, no usage", never a TypeError (in the stream
+ * path that would be thrown from an event listener and take the process down).
+ */
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[name] : undefined;
 }
 
-interface OpenAIChoice {
-  message?: { content?: unknown };
-  delta?: { content?: unknown };
+function readUsage(payload: unknown): ReportedUsage | null {
+  const usage = field(payload, 'usage');
+  const input = field(usage, 'prompt_tokens');
+  const output = field(usage, 'completion_tokens');
+  if (typeof input !== 'number' || typeof output !== 'number') return null;
+  if (!Number.isSafeInteger(input) || !Number.isSafeInteger(output) || input < 0 || output < 0) return null;
+  return { inputTokens: input, outputTokens: output };
 }
 
-interface OpenAIPayload {
-  choices?: OpenAIChoice[];
-  usage?: OpenAIUsage | null;
+function choicesOf(payload: unknown): unknown[] | null {
+  const choices = field(payload, 'choices');
+  return Array.isArray(choices) ? choices : null;
 }
 
-function readUsage(usage: OpenAIUsage | null | undefined): ReportedUsage | null {
-  if (!usage) return null;
-  const { prompt_tokens: input, completion_tokens: output } = usage;
-  if (!Number.isSafeInteger(input) || !Number.isSafeInteger(output)) return null;
-  if ((input as number) < 0 || (output as number) < 0) return null;
-  return { inputTokens: input as number, outputTokens: output as number };
-}
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
+/** The concatenated `content` strings under `part` ('message' or 'delta') of every choice. */
+function generatedText(choices: unknown[] | null, part: 'message' | 'delta'): string {
+  let text = '';
+  for (const choice of choices ?? []) {
+    const content = field(field(choice, part), 'content');
+    if (typeof content === 'string') text += content;
+  }
+  return text;
 }
 
 const FORWARD_NOTHING: StreamEventInfo = { text: '', usage: null, forward: true };
@@ -51,26 +57,24 @@ export const openAIAdapter: ProviderAdapter = {
   },
 
   parseResponse(body): ParsedResponse {
-    const payload = JSON.parse(Buffer.from(body).toString('utf8')) as OpenAIPayload;
-    let generated = '';
-    for (const choice of payload.choices ?? []) generated += text(choice.message?.content);
-    return { usage: readUsage(payload.usage), text: generated };
+    // Throws on invalid JSON only; the caller answers 502 for that.
+    const payload: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
+    return { usage: readUsage(payload), text: generatedText(choicesOf(payload), 'message') };
   },
 
   parseStreamEvent(event: SseEvent, clientWantsUsage: boolean): StreamEventInfo {
     if (event.type !== 'data') return FORWARD_NOTHING;
-    let payload: OpenAIPayload;
+    let payload: unknown;
     try {
-      payload = JSON.parse(event.data) as OpenAIPayload;
+      payload = JSON.parse(event.data);
     } catch {
       return FORWARD_NOTHING;
     }
-    let generated = '';
-    for (const choice of payload.choices ?? []) generated += text(choice.delta?.content);
-    const usage = readUsage(payload.usage);
+    const choices = choicesOf(payload);
+    const usage = readUsage(payload);
     // The usage-only chunk (no choices) exists because we asked for it; a client that did not
     // ask would not expect it.
-    const usageOnly = usage !== null && (payload.choices?.length ?? 0) === 0;
-    return { text: generated, usage, forward: clientWantsUsage || !usageOnly };
+    const usageOnly = usage !== null && (choices?.length ?? 0) === 0;
+    return { text: generatedText(choices, 'delta'), usage, forward: clientWantsUsage || !usageOnly };
   },
 };

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStateStore, type UsageEvent } from '@tollgate/shared';
+import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai-upstream.ts';
+import { startNodeProcess, type RunningProcess } from '../../test/support/processes.ts';
+import { freePort } from '../../test/support/servers.ts';
+import { createTestRedis, type TestService } from '../../test/support/services.ts';
+import { createCustomer, publishTestRoutes, TEST_MODEL } from './testing/fixture.ts';
+import { until } from './testing/harness.ts';
+
+const ENTRY = 'data-plane/src/main.ts';
+const CHANNEL_KEY = `sk-live-main-${randomBytes(8).toString('hex')}`;
+
+/** `npm run start:data-plane` as an operator runs it: its own process, configured by environment. */
+describe('data plane process (main.ts)', () => {
+  let redis: TestService;
+  let store: RedisStateStore;
+  let fake: FakeOpenAI;
+  const masterKey = randomBytes(32);
+  const processes: RunningProcess[] = [];
+
+  beforeAll(async () => {
+    redis = await createTestRedis();
+    store = new RedisStateStore(redis.url);
+    fake = await startFakeOpenAI({ reply: 'from the fake' });
+    await publishTestRoutes(store, masterKey, fake.url, CHANNEL_KEY, { inputPerMillion: 1_000n, outputPerMillion: 2_000n });
+  });
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await fake?.close();
+    await store?.close();
+    await redis?.cleanup();
+  });
+
+  function start(env: Record<string, string>): RunningProcess {
+    // An empty value hides the variable from a developer's own shell environment.
+    const running = startNodeProcess(ENTRY, [], { REDIS_URL: '', TOLLGATE_MASTER_KEY: '', TOLLGATE_DATA_DIR: `/tmp/tollgate-none-${randomBytes(4).toString('hex')}`, ...env });
+    processes.push(running);
+    return running;
+  }
+
+  const exitCode = (p: RunningProcess) =>
+    new Promise<number | null>((resolve) => (p.child.exitCode !== null ? resolve(p.child.exitCode) : p.child.once('exit', (code) => resolve(code))));
+
+  it('refuses to start without REDIS_URL, saying so in one line', async () => {
+    const running = start({ TOLLGATE_MASTER_KEY: masterKey.toString('base64') });
+    expect(await exitCode(running)).toBe(1);
+    const lines = running.output.filter((line) => line.trim().length > 0);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('REDIS_URL is required');
+  });
+
+  it('refuses to start without a master key, naming where it looked', async () => {
+    const running = start({ REDIS_URL: redis.url });
+    expect(await exitCode(running)).toBe(1);
+    expect(running.output.join('\n')).toContain('TOLLGATE_MASTER_KEY');
+  });
+
+  it('serves from Redis in several processes, applies a revocation in each, and drains on SIGTERM', async () => {
+    const { key, orgId } = await createCustomer(store, 10_000_000_000n);
+    const instances = [];
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      const running = start({ REDIS_URL: redis.url, TOLLGATE_MASTER_KEY: masterKey.toString('base64'), DATA_PLANE_PORT: String(port) });
+      const line = await running.waitForOutput((l) => l.includes('listening'));
+      expect(JSON.parse(line)).toMatchObject({ level: 'info', msg: `data plane listening on http://127.0.0.1:${port}` });
+      instances.push({ running, base: `http://127.0.0.1:${port}` });
+    }
+    const post = (base: string) =>
+      fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: TEST_MODEL, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    for (const { base } of instances) {
+      const response = await post(base);
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe('from the fake');
+    }
+    // Both settlements reach the shared balance and the shared usage stream.
+    await until(async () => (await store.getBalance(orgId))?.held === 0n);
+    const events = (await store.readUsage('main-test', 100, 0)).map((d) => JSON.parse(d.payload) as UsageEvent).filter((e) => e.orgId === orgId);
+    expect(events.map((e) => [e.status, e.usageSource])).toEqual([['ok', 'reported'], ['ok', 'reported']]);
+    const spent = events.reduce((sum, e) => sum + BigInt(e.cost), 0n);
+    expect(spent > 0n).toBe(true);
+    expect((await store.getBalance(orgId))!.balance).toBe(10_000_000_000n - spent);
+
+    // One announcement through Redis pub/sub reaches every process's key cache.
+    await store.putKeyRecord(key.hash, { v: 1, id: 'k', orgId, defaultTier: 'resale', status: 'revoked', expiresAt: null });
+    for (const { base } of instances) await until(async () => (await post(base)).status === 401, 5_000);
+
+    for (const { running } of instances) {
+      const exited = exitCode(running);
+      running.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(running.output.some((l) => l.includes('data plane stopped'))).toBe(true);
+      const text = running.output.join('\n');
+      expect(text).not.toContain(key.secret);
+      expect(text).not.toContain(CHANNEL_KEY);
+    }
+  });
+});
