@@ -1,0 +1,223 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { repoRoot } from '../test/support/processes.ts';
+import { measureConsumer } from './consumer.ts';
+import { checkWrk, runLoad, stopLoad, type LoadResult } from './load.ts';
+import { checkMetering } from './metering.ts';
+import { holdOpenStreams } from './open-streams.ts';
+import { parseOptions, USAGE, type BenchOptions, type Measurement } from './options.ts';
+import { baselineRss, processCpu, redisCpu, rssMegabytes, type CpuSource } from './proc.ts';
+import { checkTargets, computeRatios, render, type BenchResults, type SystemResult } from './report.ts';
+import { measureStreams } from './streams.ts';
+import { direct, startEmbedded, startFloor, startRedisMode, startUpstream, type System, type SystemName, type Upstream } from './systems.ts';
+
+/**
+ * `npm run bench`: the fake upstream, then each system in turn (direct, floor, Tollgate with Redis,
+ * Tollgate embedded), measured one after another in one run so that their ratios hold on a noisy
+ * machine. Only one system runs at a time; everything is stopped at the end, on failure and on Ctrl-C.
+ */
+const CHAT_BODY = JSON.stringify({
+  model: 'bench',
+  messages: [
+    { role: 'system', content: 'You are a terse assistant.' },
+    { role: 'user', content: 'Say something short about foxes.' },
+  ],
+});
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** Set by Ctrl-C: the run stops between phases and unwinds through its finally blocks. */
+let interrupted = false;
+function checkInterrupted(): void {
+  if (interrupted) throw new Error('interrupted');
+}
+
+/** Stoppers of everything running now, for the finally blocks and Ctrl-C. */
+const running = new Set<() => Promise<void>>();
+async function track<T extends { stop(): Promise<void> }>(thing: Promise<T>): Promise<T> {
+  const started = await thing;
+  running.add(started.stop);
+  return started;
+}
+async function stop(thing: { stop(): Promise<void> }): Promise<void> {
+  running.delete(thing.stop);
+  await thing.stop();
+}
+
+function startSystem(name: SystemName, upstream: Upstream, options: BenchOptions): Promise<System> {
+  if (name === 'direct') return Promise.resolve(direct(upstream));
+  if (name === 'floor') return startFloor(upstream);
+  if (name === 'redis') return startRedisMode(upstream, options.credits);
+  return startEmbedded(upstream, options.credits);
+}
+
+function cpuSources(system: System): CpuSource[] {
+  const sources = Object.entries(system.pids).map(([label, pid]) => processCpu(label, pid));
+  if (system.tollgate?.redisUrl) sources.push(redisCpu('redis', system.tollgate.redisUrl));
+  return sources;
+}
+
+async function measureSystem(system: System, upstream: Upstream, options: BenchOptions, result: SystemResult): Promise<void> {
+  const target = { origin: system.origin, apiKey: system.apiKey };
+  const has = (m: Measurement): boolean => options.measurements.has(m);
+  const first = Object.keys(system.pids)[0]!;
+  const upstreamBefore = await upstream.stats();
+
+  checkInterrupted();
+  if (has('load')) {
+    const load = (connections: number, threads: number, windowMs: number, cpu: CpuSource[]): Promise<LoadResult> =>
+      runLoad({ origin: system.origin, apiKey: system.apiKey, body: CHAT_BODY, connections, threads, windowMs, cpu });
+    let warmup: LoadResult | null = null;
+    if (options.warmupMs > 0) {
+      log(`[${system.name}] warm-up: ${options.warmupMs / 1000} s at c=${options.connections}`);
+      warmup = await load(options.connections, options.threads, options.warmupMs, []);
+      result.answered200 += warmup.answered200;
+    }
+    log(`[${system.name}] load: ${options.durationMs / 1000} s at c=1`);
+    const c1 = await load(1, 1, options.durationMs, cpuSources(system));
+    result.answered200 += c1.answered200;
+    log(`[${system.name}] load: ${options.durationMs / 1000} s at c=${options.connections}`);
+    const concurrent = await load(options.connections, options.threads, options.durationMs, cpuSources(system));
+    result.answered200 += concurrent.answered200;
+    result.load = { warmup, c1, concurrent };
+    log(`[${system.name}]   ${Math.round(c1.requestsPerSecond)} req/s at c=1, ${Math.round(concurrent.requestsPerSecond)} req/s at c=${options.connections}`);
+  }
+
+  checkInterrupted();
+  if (has('streams')) {
+    log(`[${system.name}] streams: ${options.sequentialStreams} one after another, ${options.concurrentStreams} at ${options.streamConcurrency} at a time`);
+    const sequential = await measureStreams(target, { streams: options.sequentialStreams, concurrency: 1, model: 'bench' });
+    const concurrent = await measureStreams(target, { streams: options.concurrentStreams, concurrency: options.streamConcurrency, model: 'bench' });
+    result.answered200 += sequential.answered200 + concurrent.answered200;
+    result.streams = { sequential, concurrent };
+  }
+
+  checkInterrupted();
+  if (has('rss') && system.name !== 'direct') {
+    log(`[${system.name}] memory: ${options.openStreams} slow streams open`);
+    const open = await holdOpenStreams(target, {
+      streams: options.openStreams, rampStep: options.rampStep, rampEveryMs: options.rampEveryMs, chunkMs: options.slowChunkMs,
+      pids: system.pids, upstreamOpen: async () => (await upstream.stats()).openSlow ?? 0,
+    });
+    result.answered200 += open.answered200;
+    result.openStreams = open;
+    log(`[${system.name}]   ${first} RSS ${open.rssIdleMb[first]!.toFixed(0)} MB idle, ${open.rssOpenMb[first]!.toFixed(0)} MB with ${open.opened} streams open`);
+  }
+
+  const upstreamAfter = await upstream.stats();
+  for (const key of ['completions', 'streams', 'slowStreams'] as const) result.upstreamCalls[key] = (upstreamAfter[key] ?? 0) - (upstreamBefore[key] ?? 0);
+
+  checkInterrupted();
+  if (system.tollgate) {
+    log(`[${system.name}] metering check: waiting for the usage consumer`);
+    result.metering = await checkMetering(system, result.answered200);
+    log(`[${system.name}]   metering ${result.metering.ok ? 'PASS' : 'FAIL'}`);
+  }
+  checkInterrupted();
+  if (has('consumer') && system.tollgate?.redisUrl && system.tollgate.databaseUrl) {
+    log(`[${system.name}] usage consumer: ${options.consumerEvents} events`);
+    result.consumer = await measureConsumer({
+      redisUrl: system.tollgate.redisUrl, databaseUrl: system.tollgate.databaseUrl, origin: system.origin, apiKey: system.apiKey!,
+      events: options.consumerEvents,
+    });
+    log(`[${system.name}]   ${Math.round(result.consumer.eventsPerSecond)} events/s`);
+  }
+}
+
+/** Which systems have something to measure under the selected measurements. */
+function wanted(name: SystemName, options: BenchOptions): boolean {
+  const m = options.measurements;
+  if (m.has('load') || m.has('streams')) return true;
+  if (m.has('rss') && name !== 'direct') return true;
+  return m.has('consumer') && name === 'redis';
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const wrk = checkWrk();
+  const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg()[0]!;
+  const systems: BenchResults['systems'] = {};
+  const problems: string[] = [];
+
+  const baseline = await baselineRss();
+  log(`starting the fake upstream`);
+  const upstream = await track(startUpstream({ chunkMs: options.chunkMs, slowChunkMs: options.slowChunkMs }));
+  try {
+    for (const name of options.systems.filter((n) => wanted(n, options))) {
+      if (interrupted) break;
+      const result: SystemResult = {
+        name, error: null, loadAverageAtStart: loadavg()[0]!, rssStartMb: {}, load: null, streams: null, openStreams: null, metering: null, consumer: null, upstreamCalls: {}, answered200: 0,
+      };
+      systems[name] = result;
+      log(`[${name}] starting`);
+      let system: System | null = null;
+      try {
+        system = await track(startSystem(name, upstream, options));
+        result.rssStartMb = Object.fromEntries(Object.entries(system.pids).map(([label, pid]) => [label, rssMegabytes(pid)]));
+        await measureSystem(system, upstream, options, result);
+      } catch (error) {
+        result.error = error instanceof Error ? error.message : String(error);
+        log(`[${name}] failed: ${result.error}`);
+        problems.push(`${name}: ${result.error.split('\n')[0]}`);
+      } finally {
+        if (system) await stop(system);
+      }
+      if (result.metering && !result.metering.ok) problems.push(...result.metering.problems.map((p) => `${name} metering: ${p}`));
+      if (result.consumer && !result.consumer.ok) problems.push(...result.consumer.problems.map((p) => `usage consumer: ${p}`));
+    }
+  } finally {
+    await stop(upstream);
+  }
+  if (interrupted) return 130;
+
+  const ratios = computeRatios(systems);
+  const { durationMs, warmupMs, connections, threads, sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, slowChunkMs, consumerEvents, quick } = options;
+  const results: BenchResults = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, wrk, idleRssMb: baseline, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
+    options: {
+      quick, systems: options.systems, measurements: [...options.measurements], durationMs, warmupMs, connections, threads,
+      sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, slowChunkMs, consumerEvents,
+    },
+    systems,
+    ratios,
+    targets: checkTargets(systems, ratios),
+    verdict: { ok: problems.length === 0, problems },
+  };
+  const out = resolve(repoRoot, options.out);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\n${render(results)}\n\nJSON: ${out}\n`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) {
+      log(`${signal} again: stopping what runs and exiting`);
+      void Promise.allSettled([...running].map((s) => s())).then(() => process.exit(130));
+      return;
+    }
+    interrupted = true;
+    log(`\n${signal}: stopping after the current phase (again to stop at once)`);
+    stopLoad();
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    log(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    await Promise.allSettled([...running].map((s) => s()));
+    process.exit(1);
+  },
+);
