@@ -7,19 +7,7 @@ export type Nanocredits = bigint;
 export const NANOS_PER_CREDIT = 1_000_000_000n;
 /** Amounts live in Postgres bigint and Redis integers: signed 64-bit. */
 export const MAX_NANOCREDITS = 2n ** 63n - 1n;
-const TOKENS_PER_PRICE_UNIT = 1_000_000n;
 const CREDITS_PATTERN = /^(-)?(\d{1,18})(?:\.(\d{1,9}))?$/;
-
-/** Sell or cost price of a model, in nanocredits per one million tokens. */
-export interface TokenPrice {
-  inputPerMillion: Nanocredits;
-  outputPerMillion: Nanocredits;
-}
-
-export interface TokenUsage {
-  inputTokens: number;
-  outputTokens: number;
-}
 
 export class MoneyFormatError extends Error {
   override name = 'MoneyFormatError';
@@ -29,22 +17,6 @@ export class MoneyFormatError extends Error {
 export function ceilDiv(numerator: bigint, denominator: bigint): bigint {
   if (numerator < 0n || denominator <= 0n) throw new RangeError('ceilDiv expects numerator >= 0 and denominator > 0');
   return (numerator + denominator - 1n) / denominator;
-}
-
-/**
- * The cost of a request: computed once, from the whole usage, rounded up to the nanocredit.
- * Rounding the sum (not each part) keeps a request's cost within one nanocredit of exact.
- */
-export function costOf(usage: TokenUsage, price: TokenPrice): Nanocredits {
-  assertTokenCount(usage.inputTokens);
-  assertTokenCount(usage.outputTokens);
-  const scaled =
-    BigInt(usage.inputTokens) * price.inputPerMillion + BigInt(usage.outputTokens) * price.outputPerMillion;
-  return ceilDiv(scaled, TOKENS_PER_PRICE_UNIT);
-}
-
-function assertTokenCount(n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`token count must be a non-negative integer, got ${n}`);
 }
 
 /** Parses a decimal amount of credits ("12.5", "-0.000000001") into nanocredits, exactly. */

@@ -2,6 +2,10 @@
  * Lua scripts for the Redis adapter: each money decision is one script, one round trip, atomic.
  * Redis integers are 64-bit but Lua numbers are doubles, so amounts travel as decimal strings,
  * change only through INCRBY/DECRBY, and are compared as strings (`cmp`), never as Lua numbers.
+ * Counters (concurrency, fair-use tokens) stay far below 2^53 and are plain numbers.
+ *
+ * A hold is recorded as `<amount>|<counter key>=<n>,...`: the counters to give back when the hold
+ * is settled or expires.
  */
 const CMP = `
 local function cmp(a, b)
@@ -14,14 +18,25 @@ local function cmp(a, b)
 end
 `;
 
-/** Releases holds whose deadline passed (their data plane died before settling). */
-const RELEASE_EXPIRED = `
+/** Undoes a hold record: its amount from `held`, its counters from their keys. */
+const RELEASE = `
+local function release(held, record)
+  local bar = record:find('|', 1, true)
+  local amount = bar and record:sub(1, bar - 1) or record
+  redis.call('DECRBY', held, amount)
+  if bar then
+    for key, n in record:sub(bar + 1):gmatch('([^=,]+)=(%d+)') do
+      if redis.call('EXISTS', key) == 1 then redis.call('DECRBY', key, n) end
+    end
+  end
+end
+
 local function release_expired(held, holds, deadlines, now)
   local expired = redis.call('ZRANGEBYSCORE', deadlines, '-inf', now, 'LIMIT', 0, 64)
   for _, id in ipairs(expired) do
-    local amount = redis.call('HGET', holds, id)
-    if amount then
-      redis.call('DECRBY', held, amount)
+    local record = redis.call('HGET', holds, id)
+    if record then
+      release(held, record)
       redis.call('HDEL', holds, id)
     end
     redis.call('ZREM', deadlines, id)
@@ -30,38 +45,79 @@ end
 `;
 
 /**
- * KEYS: balance, held, holds, holdDeadlines. ARGV: requestId, amount, nowMs, deadlineMs.
- * Returns 'ok' | 'no_balance' | 'insufficient_balance' | 'duplicate_request'.
+ * KEYS: balance, held, holds, holdDeadlines, counter keys (one per check).
+ * ARGV: requestId, amount, overdraft, nowMs, deadlineMs, then per check: add, limit, ttlSeconds
+ * ('' for none), release ('1'/'0'), name.
+ * Returns {'ok', counter values...} | {'no_balance'} | {'insufficient_balance'} |
+ * {'duplicate_request'} | {'check_failed', name}.
  */
-export const RESERVE = `${CMP}${RELEASE_EXPIRED}
+export const RESERVE = `${CMP}${RELEASE}
 local balance = redis.call('GET', KEYS[1])
-if not balance then return 'no_balance' end
-release_expired(KEYS[2], KEYS[3], KEYS[4], ARGV[3])
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 'duplicate_request' end
-redis.call('INCRBY', KEYS[2], ARGV[2])
-local held = redis.call('GET', KEYS[2])
-if cmp(balance, held) < 0 then
-  redis.call('DECRBY', KEYS[2], ARGV[2])
-  return 'insufficient_balance'
+if not balance then return {'no_balance'} end
+release_expired(KEYS[2], KEYS[3], KEYS[4], ARGV[4])
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {'duplicate_request'} end
+local checks = (#ARGV - 5) / 5
+for i = 1, checks do
+  local base = 5 + (i - 1) * 5
+  local add, limit = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
+  local current = tonumber(redis.call('GET', KEYS[4 + i]) or '0')
+  if (add > 0 and current + add > limit) or (add == 0 and current >= limit) then
+    return {'check_failed', ARGV[base + 5]}
+  end
 end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
-return 'ok'
+-- balance + overdraft >= held + amount, in 64-bit integers: held moves by (amount - overdraft)
+-- for the comparison and back by overdraft after it. The value is read back with GET: an integer
+-- reply becomes a Lua double, which past 2^53 would round and let a hold through.
+redis.call('INCRBY', KEYS[2], ARGV[2])
+redis.call('DECRBY', KEYS[2], ARGV[3])
+local after = redis.call('GET', KEYS[2])
+redis.call('INCRBY', KEYS[2], ARGV[3])
+if cmp(balance, after) < 0 then
+  redis.call('DECRBY', KEYS[2], ARGV[2])
+  return {'insufficient_balance'}
+end
+local record = ARGV[2]
+local releases = {}
+local values = {'ok'}
+for i = 1, checks do
+  local base = 5 + (i - 1) * 5
+  local key, add, ttl = KEYS[4 + i], tonumber(ARGV[base + 1]), ARGV[base + 3]
+  local value = tonumber(redis.call('GET', key) or '0')
+  if add > 0 then
+    value = redis.call('INCRBY', key, add)
+    if ttl ~= '' and redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ttl) end
+    if ARGV[base + 4] == '1' then table.insert(releases, key .. '=' .. add) end
+  end
+  table.insert(values, value)
+end
+if #releases > 0 then record = record .. '|' .. table.concat(releases, ',') end
+redis.call('HSET', KEYS[3], ARGV[1], record)
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+return values
 `;
 
 /**
- * KEYS: balance, held, holds, holdDeadlines, settledMarker. ARGV: requestId, cost, markerTtlSeconds.
+ * KEYS: balance, held, holds, holdDeadlines, settledMarker, consumption counter keys.
+ * ARGV: requestId, cost, markerTtlSeconds, then per consumption: amount, ttlSeconds ('' for none).
  * The hold may already be gone (expired on a long request): the cost is debited all the same.
  */
-export const SETTLE = `
+export const SETTLE = `${RELEASE}
 if redis.call('EXISTS', KEYS[5]) == 1 then return 'already_settled' end
-local amount = redis.call('HGET', KEYS[3], ARGV[1])
-if amount then
-  redis.call('DECRBY', KEYS[2], amount)
+local record = redis.call('HGET', KEYS[3], ARGV[1])
+if record then
+  release(KEYS[2], record)
   redis.call('HDEL', KEYS[3], ARGV[1])
   redis.call('ZREM', KEYS[4], ARGV[1])
 end
 redis.call('DECRBY', KEYS[1], ARGV[2])
+for i = 6, #KEYS do
+  local base = 3 + (i - 6) * 2
+  local amount, ttl = ARGV[base + 1], ARGV[base + 2]
+  if tonumber(amount) > 0 then
+    redis.call('INCRBY', KEYS[i], amount)
+    if ttl ~= '' and redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+  end
+end
 redis.call('SET', KEYS[5], '1', 'EX', ARGV[3])
 return 'settled'
 `;
@@ -84,5 +140,49 @@ if current then
 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[3], cjson.encode({ kind = 'routes', version = tonumber(ARGV[2]) }))
+return 1
+`;
+
+/** How long breaker state outlives its last change. */
+const BREAKER_TTL_SECONDS = 86_400;
+
+/**
+ * KEYS: breaker. ARGV: nowMs, threshold, coolDownMs, announceChannel, channelId.
+ * A failure while half-open (the cool-down is over) re-opens at once; while closed, the breaker
+ * opens when consecutive failures reach the threshold. Returns {openUntil, failures}.
+ */
+export const BREAKER_FAILURE = `
+local now, threshold, cool = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local openUntil = tonumber(redis.call('HGET', KEYS[1], 'openUntil') or '0')
+if (openUntil > 0 and openUntil <= now) or (openUntil == 0 and failures >= threshold) then
+  openUntil = now + cool
+  redis.call('HSET', KEYS[1], 'openUntil', openUntil)
+  redis.call('HDEL', KEYS[1], 'probe')
+  redis.call('PUBLISH', ARGV[4], cjson.encode({ kind = 'breaker', channelId = ARGV[5] }))
+end
+redis.call('EXPIRE', KEYS[1], ${BREAKER_TTL_SECONDS})
+return {openUntil, failures}
+`;
+
+/** KEYS: breaker. ARGV: announceChannel, channelId. Closes the breaker; announces if it was open. */
+export const BREAKER_SUCCESS = `
+local openUntil = tonumber(redis.call('HGET', KEYS[1], 'openUntil') or '0')
+redis.call('DEL', KEYS[1])
+if openUntil > 0 then
+  redis.call('PUBLISH', ARGV[1], cjson.encode({ kind = 'breaker', channelId = ARGV[2] }))
+end
+return openUntil
+`;
+
+/** KEYS: breaker. ARGV: nowMs, ttlMs. 1 when the caller may send the half-open probe. */
+export const BREAKER_PROBE = `
+local now = tonumber(ARGV[1])
+local openUntil = tonumber(redis.call('HGET', KEYS[1], 'openUntil') or '0')
+if openUntil == 0 then return 1 end
+if openUntil > now then return 0 end
+local probe = tonumber(redis.call('HGET', KEYS[1], 'probe') or '0')
+if probe > now then return 0 end
+redis.call('HSET', KEYS[1], 'probe', now + tonumber(ARGV[2]))
 return 1
 `;

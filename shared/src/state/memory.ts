@@ -1,24 +1,54 @@
 import { type Nanocredits } from '../money.ts';
-import { decodeKeyRecord, encodeKeyRecord, type Announcement, type KeyRecord, type RouteTable } from '../snapshot.ts';
-import { encodeUsageEvent, type UsageEvent } from '../usage.ts';
+import {
+  decodeByokRecord,
+  decodeKeyRecord,
+  decodeRouteTable,
+  encodeByokRecord,
+  encodeKeyRecord,
+  encodeRouteTable,
+  type Announcement,
+  type ByokRecord,
+  type KeyRecord,
+  type RouteTable,
+} from '../snapshot.ts';
+import { encodeUsageEvent } from '../usage.ts';
+import { assertReservation, assertSettlement } from './validate.ts';
 import type {
   AnnouncementListener,
   BalanceView,
+  BreakerPolicy,
+  BreakerState,
   CreditOutcome,
   Reservation,
   ReserveOutcome,
+  RouteTableSkipListener,
   SettleOutcome,
+  Settlement,
   StateStore,
   Unsubscribe,
   UsageDelivery,
 } from './port.ts';
 
+interface Hold {
+  amount: Nanocredits;
+  /** Counters to give back at settlement or expiry, and by how much. */
+  releases: [counter: string, amount: number][];
+  deadlineMs: number;
+}
+
+interface Counter {
+  value: number;
+  /** Epoch ms, or null for none (as a Redis key without TTL). */
+  expiresAt: number | null;
+}
+
 interface OrgState {
   balance: Nanocredits;
   held: Nanocredits;
-  holds: Map<string, { amount: Nanocredits; deadlineMs: number }>;
+  holds: Map<string, Hold>;
   settled: Set<string>;
   credited: Set<string>;
+  counters: Map<string, Counter>;
 }
 
 interface StreamEntry {
@@ -33,15 +63,19 @@ interface StreamEntry {
  * In-process adapter for embedded mode, where both planes share one process. It keeps the Redis
  * adapter's semantics exactly (the same contract suite runs against both); every operation is
  * synchronous inside, so each is atomic in the one JavaScript thread. Snapshots are stored
- * encoded, so a reader never shares mutable objects with the writer.
+ * encoded, so a reader never shares mutable objects with the writer. Limits are the same
+ * `CounterCheck` definitions the Lua script interprets, read by one generic loop here.
  */
 export class MemoryStateStore implements StateStore {
   readonly kind = 'memory';
   private readonly keyRecords = new Map<string, string>();
+  private readonly byokRecords = new Map<string, string>();
   private routes: string | null = null;
   private routesVersion = -1;
   private readonly listeners = new Set<AnnouncementListener>();
   private readonly orgs = new Map<string, OrgState>();
+  private readonly breakers = new Map<string, BreakerState & { probeUntil: number }>();
+  private readonly affinity = new Map<string, { value: string; expiresAt: number }>();
   private readonly stream: StreamEntry[] = [];
   private sequence = 0;
   private readonly waiters = new Set<() => void>();
@@ -60,13 +94,25 @@ export class MemoryStateStore implements StateStore {
 
   async putRouteTable(table: RouteTable): Promise<void> {
     if (table.version < this.routesVersion) return;
-    this.routes = JSON.stringify(table);
+    this.routes = encodeRouteTable(table);
     this.routesVersion = table.version;
     this.announce({ kind: 'routes', version: table.version });
   }
 
-  async getRouteTable(): Promise<RouteTable | null> {
-    return this.routes === null ? null : (JSON.parse(this.routes) as RouteTable);
+  async getRouteTable(onSkip?: RouteTableSkipListener): Promise<RouteTable | null> {
+    return this.routes === null ? null : decodeRouteTable(this.routes, onSkip);
+  }
+
+  async putByokRecord(orgId: string, provider: string, record: ByokRecord | null): Promise<void> {
+    const key = `${orgId}\0${provider}`;
+    if (record) this.byokRecords.set(key, encodeByokRecord(record));
+    else this.byokRecords.delete(key);
+    this.announce({ kind: 'byok', orgId, provider });
+  }
+
+  async getByokRecord(orgId: string, provider: string): Promise<ByokRecord | null> {
+    const text = this.byokRecords.get(`${orgId}\0${provider}`);
+    return text === undefined ? null : decodeByokRecord(text);
   }
 
   async subscribe(listener: AnnouncementListener): Promise<Unsubscribe> {
@@ -85,7 +131,7 @@ export class MemoryStateStore implements StateStore {
 
   async seedBalance(orgId: string, balance: Nanocredits): Promise<boolean> {
     if (this.orgs.has(orgId)) return false;
-    this.orgs.set(orgId, { balance, held: 0n, holds: new Map(), settled: new Set(), credited: new Set() });
+    this.orgs.set(orgId, { ...this.emptyOrgState(), balance });
     return true;
   }
 
@@ -103,42 +149,140 @@ export class MemoryStateStore implements StateStore {
     return org ? { balance: org.balance, held: org.held } : null;
   }
 
+  private counter(org: OrgState, name: string, nowMs: number): Counter {
+    let counter = org.counters.get(name);
+    if (counter && counter.expiresAt !== null && counter.expiresAt <= nowMs) counter = undefined;
+    if (!counter) {
+      counter = { value: 0, expiresAt: null };
+      org.counters.set(name, counter);
+    }
+    return counter;
+  }
+
+  private releaseHold(org: OrgState, hold: Hold): void {
+    org.held -= hold.amount;
+    for (const [name, amount] of hold.releases) {
+      const counter = org.counters.get(name);
+      if (counter) counter.value -= amount;
+    }
+  }
+
   async reserve(r: Reservation): Promise<ReserveOutcome> {
+    assertReservation(r);
     const org = this.orgs.get(r.orgId);
     if (!org) return { ok: false, reason: 'no_balance' };
     for (const [id, hold] of org.holds) {
       if (hold.deadlineMs <= r.nowMs) {
-        org.held -= hold.amount;
+        this.releaseHold(org, hold);
         org.holds.delete(id);
       }
     }
     if (org.holds.has(r.requestId)) return { ok: false, reason: 'duplicate_request' };
-    if (org.balance < org.held + r.amount) return { ok: false, reason: 'insufficient_balance' };
+    for (const check of r.checks) {
+      const current = this.counter(org, check.counter, r.nowMs).value;
+      if ((check.add > 0 && current + check.add > check.limit) || (check.add === 0 && current >= check.limit)) {
+        return { ok: false, reason: 'check_failed', check: check.name };
+      }
+    }
+    if (org.balance + r.overdraft < org.held + r.amount) return { ok: false, reason: 'insufficient_balance' };
     org.held += r.amount;
-    org.holds.set(r.requestId, { amount: r.amount, deadlineMs: r.deadlineMs });
-    return { ok: true };
+    const counters: Record<string, number> = {};
+    const releases: Hold['releases'] = [];
+    for (const check of r.checks) {
+      const counter = this.counter(org, check.counter, r.nowMs);
+      if (check.add > 0) {
+        counter.value += check.add;
+        if (check.ttlSeconds !== null && counter.expiresAt === null) counter.expiresAt = r.nowMs + check.ttlSeconds * 1000;
+        if (check.release) releases.push([check.counter, check.add]);
+      }
+      counters[check.counter] = counter.value;
+    }
+    org.holds.set(r.requestId, { amount: r.amount, releases, deadlineMs: r.deadlineMs });
+    return { ok: true, counters };
   }
 
-  async settle(event: UsageEvent): Promise<SettleOutcome> {
-    const payload = encodeUsageEvent(event);
-    this.append(payload);
+  async settle({ event, consumption }: Settlement): Promise<SettleOutcome> {
+    assertSettlement({ event, consumption });
+    this.append(encodeUsageEvent(event));
     const org = this.orgs.get(event.orgId) ?? this.emptyOrg(event.orgId);
     if (org.settled.has(event.requestId)) return 'already_settled';
     const hold = org.holds.get(event.requestId);
     if (hold) {
-      org.held -= hold.amount;
+      this.releaseHold(org, hold);
       org.holds.delete(event.requestId);
     }
     org.balance -= BigInt(event.cost);
+    const now = Date.now();
+    for (const c of consumption) {
+      if (c.amount <= 0) continue;
+      const counter = this.counter(org, c.counter, now);
+      counter.value += c.amount;
+      if (c.ttlSeconds !== null && counter.expiresAt === null) counter.expiresAt = now + c.ttlSeconds * 1000;
+    }
     org.settled.add(event.requestId);
     return 'settled';
   }
 
+  private emptyOrgState(): OrgState {
+    return { balance: 0n, held: 0n, holds: new Map(), settled: new Set(), credited: new Set(), counters: new Map() };
+  }
+
   private emptyOrg(orgId: string): OrgState {
     // Redis DECRBY on a missing key starts from zero; match it.
-    const org: OrgState = { balance: 0n, held: 0n, holds: new Map(), settled: new Set(), credited: new Set() };
+    const org = this.emptyOrgState();
     this.orgs.set(orgId, org);
     return org;
+  }
+
+  async breakerFailure(channelId: string, policy: BreakerPolicy): Promise<BreakerState> {
+    const state = this.breakers.get(channelId) ?? { openUntil: 0, failures: 0, probeUntil: 0 };
+    state.failures += 1;
+    if ((state.openUntil > 0 && state.openUntil <= policy.nowMs) || (state.openUntil === 0 && state.failures >= policy.threshold)) {
+      state.openUntil = policy.nowMs + policy.coolDownMs;
+      state.probeUntil = 0;
+      this.announce({ kind: 'breaker', channelId });
+    }
+    this.breakers.set(channelId, state);
+    return { openUntil: state.openUntil, failures: state.failures };
+  }
+
+  async breakerSuccess(channelId: string): Promise<void> {
+    const state = this.breakers.get(channelId);
+    this.breakers.delete(channelId);
+    if (state && state.openUntil > 0) this.announce({ kind: 'breaker', channelId });
+  }
+
+  async getBreaker(channelId: string): Promise<BreakerState> {
+    const state = this.breakers.get(channelId);
+    return { openUntil: state?.openUntil ?? 0, failures: state?.failures ?? 0 };
+  }
+
+  async breakerTryProbe(channelId: string, nowMs: number, ttlMs: number): Promise<boolean> {
+    const state = this.breakers.get(channelId);
+    if (!state || state.openUntil === 0) return true;
+    if (state.openUntil > nowMs || state.probeUntil > nowMs) return false;
+    state.probeUntil = nowMs + ttlMs;
+    return true;
+  }
+
+  async getAffinity(key: string): Promise<string | null> {
+    const entry = this.affinity.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt <= Date.now()) {
+      this.affinity.delete(key);
+      return null;
+    }
+    return entry.value;
+  }
+
+  async setAffinity(key: string, value: string, ttlMs: number): Promise<void> {
+    // Bounded like Redis with an eviction policy would be: the oldest entries go first.
+    if (this.affinity.size >= 100_000) {
+      const oldest = this.affinity.keys().next();
+      if (!oldest.done) this.affinity.delete(oldest.value);
+    }
+    this.affinity.delete(key);
+    this.affinity.set(key, { value, expiresAt: Date.now() + ttlMs });
   }
 
   private append(payload: string): void {

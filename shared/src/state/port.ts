@@ -1,5 +1,5 @@
 import type { Nanocredits } from '../money.ts';
-import type { Announcement, KeyRecord, RouteTable } from '../snapshot.ts';
+import type { Announcement, ByokRecord, KeyRecord, RouteTable } from '../snapshot.ts';
 import type { UsageEvent } from '../usage.ts';
 
 /**
@@ -17,12 +17,16 @@ export interface StateStore {
   getKeyRecord(hash: string): Promise<KeyRecord | null>;
   /** Stores the route table unless a newer version is stored, and announces it. */
   putRouteTable(table: RouteTable): Promise<void>;
-  getRouteTable(): Promise<RouteTable | null>;
+  /** The stored route table; channels, models or plans it cannot read are left out and reported. */
+  getRouteTable(onSkip?: RouteTableSkipListener): Promise<RouteTable | null>;
   /**
    * Calls `onAnnouncement` for every change, and `onResync` whenever announcements may have been
    * missed (after a reconnect): the subscriber must then drop its caches. Resolves once subscribed.
    */
   subscribe(listener: AnnouncementListener): Promise<Unsubscribe>;
+  /** Stores (or with null, deletes) an org's credential for a provider and announces the change. */
+  putByokRecord(orgId: string, provider: string, record: ByokRecord | null): Promise<void>;
+  getByokRecord(orgId: string, provider: string): Promise<ByokRecord | null>;
 
   // --- balances: the ledger in Postgres is the truth, these are its cache ----------------------
   /** Sets an org's balance when the store has none (fresh org, or a fresh Redis). */
@@ -34,15 +38,31 @@ export interface StateStore {
   applyCredit(orgId: string, entryId: string, amount: Nanocredits): Promise<CreditOutcome>;
   getBalance(orgId: string): Promise<BalanceView | null>;
   /**
-   * Holds `amount` for a request when balance minus holds covers it. Holds expire at
-   * `deadlineMs` so a data plane that dies mid-request cannot freeze money forever.
+   * Admission, one atomic step: releases expired holds, then checks every limit and, only when all
+   * pass, holds `amount` of the org's balance (which may go down to `-overdraft`, never further) and
+   * applies each counter check's `add`. Holds expire at `deadlineMs` so a data plane that dies
+   * mid-request cannot freeze money or counters forever.
    */
   reserve(request: Reservation): Promise<ReserveOutcome>;
   /**
-   * Releases the request's hold, debits its final cost and appends its usage event. Repeating a
-   * settlement for the same request id changes no balance (the usage consumer is idempotent too).
+   * Releases the request's hold and its counters, debits its final cost, adds its consumption to
+   * counters and appends its usage event. Repeating a settlement for the same request id changes
+   * nothing (the usage consumer is idempotent too).
    */
-  settle(event: UsageEvent): Promise<SettleOutcome>;
+  settle(settlement: Settlement): Promise<SettleOutcome>;
+
+  // --- circuit breakers, shared by every data plane --------------------------------------------
+  /** Records a failed call; opens the breaker at the threshold and announces it. */
+  breakerFailure(channelId: string, policy: BreakerPolicy): Promise<BreakerState>;
+  /** Records a successful call; closes an open or half-open breaker and announces it. */
+  breakerSuccess(channelId: string): Promise<void>;
+  getBreaker(channelId: string): Promise<BreakerState>;
+  /** After the cool-down, lets exactly one caller (for `ttlMs`) send the half-open probe. */
+  breakerTryProbe(channelId: string, nowMs: number, ttlMs: number): Promise<boolean>;
+
+  // --- prompt-cache affinity ---------------------------------------------------------------------
+  getAffinity(key: string): Promise<string | null>;
+  setAffinity(key: string, value: string, ttlMs: number): Promise<void>;
 
   // --- usage stream: appended by data planes, consumed by the control plane in batches ----------
   /** Reads up to `count` new events for this consumer, waiting at most `blockMs` for the first. */
@@ -61,22 +81,71 @@ export interface AnnouncementListener {
 
 export type Unsubscribe = () => Promise<void>;
 
+export type RouteTableSkipListener = (what: string, error: Error) => void;
+
 export interface BalanceView {
   balance: Nanocredits;
   held: Nanocredits;
+}
+
+/**
+ * A generic limit on a counter under the org's key space (concurrency, fair use, ...): it passes
+ * when `counter + add <= limit` (or, with `add` 0, when `counter < limit`). Both adapters interpret
+ * the same check definitions; nothing is specific to one limit.
+ */
+export interface CounterCheck {
+  /** The error the request gets when this check fails. */
+  name: string;
+  /** Counter name, unique within the org (a window's name carries its period, e.g. `fair:2026-11`). */
+  counter: string;
+  add: number;
+  limit: number;
+  /** Expiry set when the counter is created (a window), or null. */
+  ttlSeconds: number | null;
+  /** Subtract `add` again at settlement or hold expiry (concurrency); else it stays (rates). */
+  release: boolean;
 }
 
 export interface Reservation {
   orgId: string;
   requestId: string;
   amount: Nanocredits;
+  /** How far below zero the balance may go (operator-set; 0 by default). */
+  overdraft: Nanocredits;
+  checks: CounterCheck[];
   nowMs: number;
   deadlineMs: number;
 }
 
 export type ReserveOutcome =
-  | { ok: true }
-  | { ok: false; reason: 'insufficient_balance' | 'no_balance' | 'duplicate_request' };
+  | { ok: true; counters: Record<string, number> }
+  | { ok: false; reason: 'insufficient_balance' | 'no_balance' | 'duplicate_request' }
+  | { ok: false; reason: 'check_failed'; check: string };
+
+/** Consumption added to a counter at settlement (e.g. fair-use tokens). */
+export interface CounterConsumption {
+  counter: string;
+  amount: number;
+  ttlSeconds: number | null;
+}
+
+export interface Settlement {
+  event: UsageEvent;
+  consumption: CounterConsumption[];
+}
+
+export interface BreakerPolicy {
+  nowMs: number;
+  /** Consecutive failures that open the breaker. */
+  threshold: number;
+  coolDownMs: number;
+}
+
+export interface BreakerState {
+  /** Epoch ms until which the breaker is open; 0 when closed. Past it, the breaker is half-open. */
+  openUntil: number;
+  failures: number;
+}
 
 export type CreditOutcome = 'applied' | 'repeat' | 'no_balance';
 

@@ -74,6 +74,13 @@ describe('SseParser', () => {
     for (let i = 0; i < 50; i++) expect(steady.push(encode(`data: ${'c'.repeat(90)}\n\n`))).toHaveLength(1);
   });
 
+  it('bounds an oversized event or line that arrives whole in one chunk, as in pieces', () => {
+    expect(() => new SseParser(100).push(encode(`data: ${'d'.repeat(200)}\n\n`))).toThrow(SseLimitError);
+    expect(() => new SseParser(100).push(encode(`data: ${'d'.repeat(60)}\ndata: ${'d'.repeat(60)}\n\n`))).toThrow(SseLimitError);
+    expect(() => new SseParser(100).push(encode(`: ${'c'.repeat(200)}\n\n`))).toThrow(SseLimitError);
+    expect(new SseParser(100).push(encode(`data: ${'d'.repeat(94)}\n\n`))).toEqual([{ type: 'data', data: 'd'.repeat(94), event: null, id: null }]);
+  });
+
   it('flushes a last event that lacks its blank line', () => {
     expect(parseAll([encode('data: tail')])).toEqual([{ type: 'data', data: 'tail', event: null, id: null }]);
   });

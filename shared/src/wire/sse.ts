@@ -76,11 +76,18 @@ export class SseParser {
       this.partial.push(input.slice(start));
       this.pendingChars += input.length - start;
     }
-    if (this.pendingChars > this.maxPendingChars) throw new SseLimitError(`an SSE event exceeded ${this.maxPendingChars} characters`);
+    if (this.pendingChars > this.maxPendingChars) throw this.limitError();
     return events;
   }
 
+  private limitError(): SseLimitError {
+    return new SseLimitError(`an SSE event exceeded ${this.maxPendingChars} characters`);
+  }
+
   private line(line: string, events: SseEvent[]): void {
+    // Checked here too, not only for text held between chunks: a whole oversized event arriving in
+    // one chunk must fail the same way as one arriving in pieces.
+    if (line.length > this.maxPendingChars) throw this.limitError();
     if (line.length === 0) {
       this.dispatch(events);
       return;
@@ -96,6 +103,7 @@ export class SseParser {
     if (field === 'data') {
       this.data.push(value);
       this.dataChars += value.length;
+      if (this.dataChars > this.maxPendingChars) throw this.limitError();
     }
     else if (field === 'event') this.event = value;
     else if (field === 'id') this.id = value;

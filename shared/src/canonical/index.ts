@@ -1,0 +1,3 @@
+export * from './chat.ts';
+export * from './events.ts';
+export * from './usage.ts';

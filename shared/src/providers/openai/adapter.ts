@@ -1,0 +1,22 @@
+import type { ProviderAdapter } from '../adapter.ts';
+import { describeJsonError } from '../sanitise.ts';
+import { openAIChatBody, openAIRequest } from './request.ts';
+import { parseOpenAIChatResponse } from './response.ts';
+import { OpenAIStreamDecoder } from './stream.ts';
+
+/**
+ * OpenAI Chat Completions, and every provider that speaks it (Groq, Together, OpenRouter, ... are
+ * configuration: a base URL and a key). OpenAI itself takes `max_completion_tokens` (its reasoning
+ * models refuse `max_tokens`); the compatible providers know `max_tokens`.
+ */
+export const openAIAdapter: ProviderAdapter = {
+  protocol: 'openai',
+  nativeFormat: 'openai-chat',
+  prepareChat(request, target) {
+    const capField = target.provider === 'openai' ? 'max_completion_tokens' : 'max_tokens';
+    return openAIRequest(target, '/chat/completions', openAIChatBody(request, target.upstreamModel, { capField }), request.stream);
+  },
+  parseChatResponse: parseOpenAIChatResponse,
+  newStreamDecoder: (limits) => new OpenAIStreamDecoder(limits),
+  describeError: describeJsonError,
+};

@@ -1,0 +1,46 @@
+import type { ChatChoice, ChatResponse, ToolCall } from '../../canonical/chat.ts';
+import { UpstreamFormatError } from '../adapter.ts';
+import { arrayField, asRecord, field, indexField, numberField, stringField } from '../json.ts';
+import { readFinishReason } from './finish.ts';
+import { readOpenAIUsage } from './usage.ts';
+
+/** Most choices and tool calls read from one answer; a provider sending more is not believed. */
+export const MAX_CHOICES = 128;
+export const MAX_TOOL_CALLS = 128;
+
+/** A `chat.completion` object into the canonical answer. */
+export function parseOpenAIChatResponse(body: Uint8Array): ChatResponse {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    throw new UpstreamFormatError('the provider answered with a body that is not JSON');
+  }
+  if (!asRecord(payload)) throw new UpstreamFormatError('the provider answered with JSON that is not an object');
+  const choices: ChatChoice[] = [];
+  for (const raw of arrayField(payload, 'choices').slice(0, MAX_CHOICES)) {
+    const message = field(raw, 'message');
+    const toolCalls: ToolCall[] = [];
+    for (const call of arrayField(message, 'tool_calls').slice(0, MAX_TOOL_CALLS)) {
+      const fn = field(call, 'function');
+      const name = stringField(fn, 'name');
+      if (name === null) continue;
+      toolCalls.push({ id: stringField(call, 'id') ?? `call_${toolCalls.length}`, name, arguments: stringField(fn, 'arguments') ?? '' });
+    }
+    choices.push({
+      index: indexField(raw, 'index', MAX_CHOICES) ?? choices.length,
+      text: stringField(message, 'content'),
+      reasoning: stringField(message, 'reasoning_content') ?? stringField(message, 'reasoning'),
+      refusal: stringField(message, 'refusal'),
+      toolCalls,
+      finishReason: readFinishReason(field(raw, 'finish_reason')) ?? 'stop',
+    });
+  }
+  return {
+    id: stringField(payload, 'id') ?? '',
+    model: stringField(payload, 'model') ?? '',
+    created: Math.max(0, Math.floor(numberField(payload, 'created') ?? Date.now() / 1000)),
+    choices,
+    usage: readOpenAIUsage(field(payload, 'usage')),
+  };
+}
