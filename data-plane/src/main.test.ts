@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStateStore, type UsageEvent } from '@tollgate/shared';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai-upstream.ts';
+import { answer, fail, startUpstream } from '../../test/fakes/upstream.ts';
 import { startNodeProcess, type RunningProcess } from '../../test/support/processes.ts';
 import { freePort } from '../../test/support/servers.ts';
 import { createTestRedis, type TestService } from '../../test/support/services.ts';
-import { createCustomer, publishTestRoutes, TEST_MODEL } from './testing/fixture.ts';
+import { channelRecord, createCustomer, modelRoute, price, publishTestRoutes, routeTable, TEST_MODEL } from './testing/fixture.ts';
 import { until } from './testing/harness.ts';
 
 const ENTRY = 'data-plane/src/main.ts';
@@ -23,7 +24,7 @@ describe('data plane process (main.ts)', () => {
     redis = await createTestRedis();
     store = new RedisStateStore(redis.url);
     fake = await startFakeOpenAI({ reply: 'from the fake' });
-    await publishTestRoutes(store, masterKey, fake.url, CHANNEL_KEY, { inputPerMillion: 1_000n, outputPerMillion: 2_000n });
+    await publishTestRoutes(store, masterKey, fake.url, CHANNEL_KEY, price(1_000n, 2_000n));
   });
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.stop()));
@@ -86,7 +87,7 @@ describe('data plane process (main.ts)', () => {
     expect((await store.getBalance(orgId))!.balance).toBe(10_000_000_000n - spent);
 
     // One announcement through Redis pub/sub reaches every process's key cache.
-    await store.putKeyRecord(key.hash, { v: 1, id: 'k', orgId, defaultTier: 'resale', status: 'revoked', expiresAt: null });
+    await store.putKeyRecord(key.hash, { v: 2, id: 'k', orgId, defaultTier: 'resale', status: 'revoked', expiresAt: null, allowedTiers: null, planId: null });
     for (const { base } of instances) await until(async () => (await post(base)).status === 401, 5_000);
 
     for (const { running } of instances) {
@@ -97,6 +98,56 @@ describe('data plane process (main.ts)', () => {
       const text = running.output.join('\n');
       expect(text).not.toContain(key.secret);
       expect(text).not.toContain(CHANNEL_KEY);
+    }
+  });
+  it('shares circuit breakers between processes: one opens it, the other skips the channel, one probe closes it', async () => {
+    const flaky = await startUpstream();
+    const backup = await startUpstream({ default: answer({ reply: 'backup' }) });
+    try {
+      await store.putRouteTable(
+        routeTable({
+          channels: [channelRecord(masterKey, 'flaky', { baseUrl: flaky.url, provider: 'groq' }), channelRecord(masterKey, 'backup', { baseUrl: backup.url, provider: 'together' })],
+          models: [modelRoute('shared-breaker', { prices: { resale: price(1_000n, 2_000n) }, targets: [{ channelId: 'flaky', priority: 0 }, { channelId: 'backup', priority: 1 }] })],
+        }),
+      );
+      const { key } = await createCustomer(store, 10_000_000_000n);
+      const env = { REDIS_URL: redis.url, TOLLGATE_MASTER_KEY: masterKey.toString('base64'), TOLLGATE_BREAKER_THRESHOLD: '2', TOLLGATE_BREAKER_COOLDOWN_MS: '1500' };
+      const bases: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const port = await freePort();
+        await start({ ...env, DATA_PLANE_PORT: String(port) }).waitForOutput((l) => l.includes('listening'));
+        bases.push(`http://127.0.0.1:${port}`);
+      }
+      const [a, b] = bases as [string, string];
+      const call = async (base: string) => {
+        const response = await fetch(`${base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'shared-breaker', messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        await response.arrayBuffer();
+        return [response.status, response.headers.get('x-tollgate-provider')];
+      };
+      // Process A sees two failures: the breaker opens in Redis and is announced.
+      flaky.enqueue(fail(500), fail(500));
+      expect(await call(a)).toEqual([200, 'together']);
+      expect(await call(a)).toEqual([200, 'together']);
+      await until(async () => (await store.getBreaker('flaky')).openUntil > 0);
+      // Process B never saw a failure, yet skips the channel while the breaker is open.
+      const seen = flaky.requests.length;
+      expect(await call(b)).toEqual([200, 'together']);
+      expect(await call(a)).toEqual([200, 'together']);
+      expect(flaky.requests.length).toBe(seen);
+      // After the cool-down, one probe (from whichever process gets it) succeeds and closes it for both.
+      await new Promise((r) => setTimeout(r, 1_600));
+      expect(await call(b)).toEqual([200, 'groq']);
+      // The close is written after the answer went out.
+      await until(async () => (await store.getBreaker('flaky')).openUntil === 0);
+      expect(await store.getBreaker('flaky')).toEqual({ openUntil: 0, failures: 0 });
+      await until(async () => (await call(a))[1] === 'groq', 3_000);
+    } finally {
+      await flaky.close();
+      await backup.close();
     }
   });
 });

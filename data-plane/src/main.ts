@@ -7,7 +7,15 @@ const logger = createLogger('data-plane');
 async function main(): Promise<void> {
   const config = readConfig(process.env);
   const store = new RedisStateStore(config.redisUrl);
-  const dataPlane = await createDataPlane({ store, masterKey: config.masterKey, host: config.host, port: config.port, logger });
+  const dataPlane = await createDataPlane({
+    store,
+    masterKey: config.masterKey,
+    host: config.host,
+    port: config.port,
+    logger,
+    breaker: config.breaker,
+    ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
+  });
   logger.info(`data plane listening on http://${config.host}:${dataPlane.port}`);
 
   let stopping = false;

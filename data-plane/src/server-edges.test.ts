@@ -1,9 +1,18 @@
-import { costOf, generateSecret, seal, sealedKeyAssociatedData, type RouteTable } from '@tollgate/shared';
+import { costOf, generateSecret, usage } from '@tollgate/shared';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/servers.ts';
 import { storeAdapters } from '../../test/support/stores.ts';
-import { estimateInputTokens } from './metering/estimate.ts';
+import { parseOpenAIChat } from './codecs/openai-chat/parse.ts';
+import { countInputTokens, estimateInputTokens } from './metering/estimate.ts';
+import { countTokens } from './metering/tokenizer.ts';
+import { channelRecord, modelRoute, routeTable, TEST_MODEL } from './testing/fixture.ts';
 import { CHANNEL_KEY, HELLO, PRICE, startHarness, until, type Harness } from './testing/harness.ts';
+
+const parsed = (body: object) => parseOpenAIChat(Buffer.from(JSON.stringify(body)));
+/** The quick input estimate a hold is sized from. */
+const inputEstimateOf = (body: object): number => estimateInputTokens(parsed(body));
+/** The tokenizer's count of the input, billed when the provider reports no usage. */
+const inputCountOf = (body: object): Promise<number> => countInputTokens(parsed(body));
 
 const BIG = 'x'.repeat(5 * 1024 * 1024);
 
@@ -51,9 +60,9 @@ describe.each(storeAdapters)('data plane edges over the %s store', (_name, makeS
   it('holds the reservation while a request runs, sized from the estimate and max_tokens', async () => {
     h.fake.setBehavior({ chunks: 20, chunkDelayMs: 20 });
     const { key, orgId } = await h.customer(10_000_000_000n);
-    const messages = [{ role: 'user', content: 'héllo, a longer question' }];
-    const response = await h.post(key.secret, JSON.stringify({ model: 'gpt-test', stream: true, max_tokens: 100, messages }));
-    const reserved = costOf({ inputTokens: estimateInputTokens(messages), outputTokens: 100 }, PRICE);
+    const body = { model: 'gpt-test', stream: true, max_tokens: 100, messages: [{ role: 'user', content: 'héllo, a longer question' }] };
+    const response = await h.post(key.secret, JSON.stringify(body));
+    const reserved = costOf(usage({ input: inputEstimateOf(body), output: 100 }), PRICE);
     expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: reserved });
     await response.text();
     const event = await h.settledEvent(response.headers.get('x-request-id')!);
@@ -73,7 +82,8 @@ describe.each(storeAdapters)('data plane edges over the %s store', (_name, makeS
     await until(async () => (await h.store.getBalance(orgId))?.held === 0n);
     const events = (await h.usageEvents()).filter((e) => e.orgId === orgId);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ status: 'client_aborted', stream: false, usageSource: 'estimated', outputTokens: 0 });
+    // The upstream had the request: its input is billed, as an estimate; no output was produced.
+    expect(events[0]).toMatchObject({ status: 'client_aborted', stream: false, usageSource: 'estimated', usage: usage({ input: await inputCountOf(JSON.parse(HELLO)) }) });
     expect((await h.store.getBalance(orgId))?.balance).toBe(10_000_000_000n - BigInt(events[0]!.cost));
   });
 
@@ -117,22 +127,24 @@ describe.each(storeAdapters)('data plane edges over the %s store', (_name, makeS
     const chunk = (content: string) => `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }] })}\n\n`;
     h.fake.setBehavior({ rawStream: ['data: null\n\n', 'data: {"choices":[null]}\n\n', 'data: {"choices":5,"usage":"x"}\n\n', chunk('héllo'), 'data: not json\n\n', 'data: [DONE]\n\n'] });
     const { key, orgId } = await h.customer(10_000_000_000n);
-    const messages = [{ role: 'user', content: 'hi' }];
-    const response = await h.post(key.secret, JSON.stringify({ model: 'gpt-test', stream: true, messages }));
+    const request = { model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] };
+    const response = await h.post(key.secret, JSON.stringify(request));
     expect(response.status).toBe(200);
     const body = await response.text();
-    expect(body).toContain('data: null\n\n');
+    // Only chunk objects pass through: `data: null` and unreadable events are dropped, not relayed.
+    expect(body).not.toContain('data: null');
+    expect(body).not.toContain('not json');
     expect(body).toContain('héllo');
     expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
     const event = await h.settledEvent(response.headers.get('x-request-id')!);
-    const usage = { inputTokens: estimateInputTokens(messages), outputTokens: Math.ceil(Buffer.byteLength('héllo') / 3) };
-    expect(event).toMatchObject({ status: 'ok', usageSource: 'estimated', ...usage, cost: costOf(usage, PRICE).toString() });
-    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n - costOf(usage, PRICE), held: 0n });
+    const billed = usage({ input: await inputCountOf(request), output: await countTokens('héllo') });
+    expect(event).toMatchObject({ status: 'ok', usageSource: 'estimated', usage: billed, cost: costOf(billed, PRICE).toString() });
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n - costOf(billed, PRICE), held: 0n });
     h.fake.reset();
     expect((await h.post(key.secret, HELLO)).status).toBe(200);
   });
 
-  it('ends the client stream when the upstream stops early, and bills what was relayed', async () => {
+  it('ends the client stream with an error event when the upstream stops early, and bills what was relayed', async () => {
     const chunk = (content: string) => `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }] })}\n\n`;
     // No [DONE], no usage chunk, and a last event cut off before its blank line.
     h.fake.setBehavior({ rawStream: [chunk('partial '), chunk('answer'), 'data: {"choices":[{"delta":{"content":"x"'] });
@@ -140,39 +152,38 @@ describe.each(storeAdapters)('data plane edges over the %s store', (_name, makeS
     const response = await h.post(key.secret, JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
     const body = await response.text();
     expect(body).toContain('partial ');
-    expect(body).not.toContain('[DONE]');
+    // The client learns the answer is incomplete: our error event, then a clean end.
+    expect(body.endsWith(`data: {"error":{"message":"The provider failed while streaming; the answer is incomplete.","type":"api_error","code":"upstream_error","param":null}}\n\ndata: [DONE]\n\n`)).toBe(true);
     const event = await h.settledEvent(response.headers.get('x-request-id')!);
-    expect(event).toMatchObject({ usageSource: 'estimated', outputTokens: Math.ceil(Buffer.byteLength('partial answer') / 3) });
+    expect(event).toMatchObject({ status: 'upstream_error', usageSource: 'estimated' });
+    expect(event.usage.output).toBe(await countTokens('partial answer'));
   });
 
   it('cuts a stream whose upstream never ends an event, instead of buffering without bound', async () => {
     h.fake.setBehavior({ rawStream: [`data: {"choices":[{"delta":{"content":"${'z'.repeat(9 * 1024 * 1024)}`] });
     const { key, orgId } = await h.customer(10_000_000_000n);
     const response = await h.post(key.secret, JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
-    expect(response.status).toBe(200);
-    expect(await response.text()).toBe('');
+    // Nothing was sent yet, so the client gets a clean error instead of a broken stream.
+    expect(response.status).toBe(502);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_error');
     const event = await h.settledEvent(response.headers.get('x-request-id')!);
     // Nothing usable came out of the upstream, so, like a failure before the stream, it costs nothing.
-    expect(event).toMatchObject({ status: 'upstream_error', httpStatus: 200, outputTokens: 0, cost: '0' });
+    expect(event).toMatchObject({ status: 'upstream_error', httpStatus: 502, usage: usage({}), cost: '0' });
+    expect(event.attempts).toEqual([expect.objectContaining({ outcome: 'failed', errorClass: 'too_large' })]);
     expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
   });
 
   it('answers 502 and charges nothing when the upstream cannot be reached', async () => {
-    const table = (await h.store.getRouteTable())!;
     const deadPort = await freePort();
-    const next: RouteTable = {
-      ...table,
-      version: table.version + 1,
-      channels: {
-        ...table.channels,
-        dead: {
-          id: 'dead', name: 'dead-upstream', protocol: 'openai', baseUrl: `http://127.0.0.1:${deadPort}/v1`, tier: 'resale',
-          apiKeySealed: seal(h.masterKey, 'sk-dead', sealedKeyAssociatedData('dead')),
-        },
-      },
-      models: { ...table.models, 'gpt-dead': { name: 'gpt-dead', price: table.models['gpt-test']!.price, createdAt: 0, targets: [{ channelId: 'dead', upstreamModel: 'x', priority: 0, weight: 1 }] } },
-    };
-    await h.store.putRouteTable(next);
+    await h.store.putRouteTable(
+      routeTable({
+        channels: [channelRecord(h.masterKey, 'ch1', { baseUrl: h.fake.url, apiKey: CHANNEL_KEY }), channelRecord(h.masterKey, 'dead', { baseUrl: `http://127.0.0.1:${deadPort}/v1` })],
+        models: [
+          modelRoute(TEST_MODEL, { prices: { resale: PRICE }, targets: [{ channelId: 'ch1' }] }),
+          modelRoute('gpt-dead', { prices: { resale: PRICE }, targets: [{ channelId: 'dead', upstreamModel: 'x' }] }),
+        ],
+      }),
+    );
     const { key, orgId } = await h.customer(10_000_000_000n);
     const body = JSON.stringify({ model: 'gpt-dead', messages: [{ role: 'user', content: 'hi' }] });
     let response = await h.post(key.secret, body);
@@ -181,10 +192,11 @@ describe.each(storeAdapters)('data plane edges over the %s store', (_name, makeS
       response = await h.post(key.secret, body);
     }
     expect(response.status).toBe(502);
-    expect(response.headers.get('x-tollgate-provider')).toBe('dead-upstream');
+    expect(response.headers.get('x-tollgate-attempts')).toBe('1');
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_error');
     const event = await h.settledEvent(response.headers.get('x-request-id')!);
-    expect(event).toMatchObject({ status: 'upstream_error', cost: '0', httpStatus: 502, channelId: 'dead' });
+    expect(event).toMatchObject({ status: 'upstream_error', cost: '0', httpStatus: 502, channelId: null });
+    expect(event.attempts).toEqual([expect.objectContaining({ channelId: 'dead', outcome: 'failed', errorClass: 'connect', status: null })]);
     expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
   });
 

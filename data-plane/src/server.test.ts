@@ -1,6 +1,7 @@
-import { generateSecret, formatCredits, costOf } from '@tollgate/shared';
+import { generateSecret, formatCredits, costOf, usage } from '@tollgate/shared';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { storeAdapters } from '../../test/support/stores.ts';
+import { countTokens } from './metering/tokenizer.ts';
 import { CHANNEL_KEY, EXPECTED_COST, HELLO, PRICE, startHarness, USAGE, type Harness } from './testing/harness.ts';
 
 /** The /v1 surface end to end: the real uWS server, the fake upstream, each store adapter. */
@@ -18,16 +19,19 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
     const { data, response } = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(data.choices[0]?.message.content).toBe('Hello there, friend');
     expect(response.headers.get('x-tollgate-tier')).toBe('resale');
-    expect(response.headers.get('x-tollgate-provider')).toBe('fake-openai');
+    // The provider, never the operator's internal channel name.
+    expect(response.headers.get('x-tollgate-provider')).toBe('openai');
+    expect(response.headers.get('x-tollgate-attempts')).toBe('1');
     expect(response.headers.get('x-tollgate-cost')).toBe(formatCredits(EXPECTED_COST));
     const requestId = response.headers.get('x-request-id')!;
     expect(requestId).toMatch(/^req_[0-9a-f]{32}$/);
 
     const event = await h.settledEvent(requestId);
     expect(event).toMatchObject({
-      orgId, keyId, model: 'gpt-test', tier: 'resale', channelId: 'ch1', upstreamModel: 'gpt-test-upstream',
-      stream: false, inputTokens: USAGE.promptTokens, outputTokens: USAGE.completionTokens, usageSource: 'reported',
-      cost: EXPECTED_COST.toString(), status: 'ok', httpStatus: 200,
+      orgId, keyId, model: 'gpt-test', tier: 'resale', lane: null, provider: 'openai', channelId: 'ch1', upstreamModel: 'gpt-test-upstream',
+      stream: false, usage: usage({ input: USAGE.promptTokens, output: USAGE.completionTokens }), usageSource: 'reported',
+      chargeKind: 'usage', cost: EXPECTED_COST.toString(), overHold: false, status: 'ok', httpStatus: 200, errorCode: null,
+      attempts: [expect.objectContaining({ channelId: 'ch1', provider: 'openai', outcome: 'ok', status: 200 })],
     });
     expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n - EXPECTED_COST, held: 0n });
 
@@ -72,14 +76,20 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
     const { response } = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     const event = await h.settledEvent(response.headers.get('x-request-id')!);
     expect(event.usageSource).toBe('estimated');
-    expect(event.outputTokens).toBe(Math.ceil(Buffer.byteLength('Hello there, friend') / 3));
-    expect(BigInt(event.cost)).toBe(costOf({ inputTokens: event.inputTokens, outputTokens: event.outputTokens }, PRICE));
+    // Counted by the tokenizer, as the provider would have.
+    expect(event.usage.output).toBe(await countTokens('Hello there, friend'));
+    expect(BigInt(event.cost)).toBe(costOf(event.usage, PRICE));
   });
 
-  it('lists the models a key may use', async () => {
+  it('lists each model once with its tiers, and retrieves one with or without a tier prefix', async () => {
     const { client } = await h.customer(1n);
     const models = await client.models.list();
-    expect(models.data.map((m) => m.id).sort()).toEqual(['gpt-test', 'resale/gpt-test']);
+    expect(models.data.map((m) => m.id)).toEqual(['gpt-test']);
+    expect(models.data[0]).toMatchObject({ object: 'model', owned_by: 'tollgate', tollgate: { tiers: ['resale'] } });
+    expect(await client.models.retrieve('gpt-test')).toMatchObject({ id: 'gpt-test', tollgate: { tiers: ['resale'] } });
+    expect(await client.models.retrieve('resale/gpt-test')).toMatchObject({ id: 'resale/gpt-test' });
+    await expect(client.models.retrieve('cheap/gpt-test')).rejects.toMatchObject({ status: 404 });
+    await expect(client.models.retrieve('nope')).rejects.toMatchObject({ status: 404 });
   });
 
   it('refuses bad keys with 401 and never calls upstream', async () => {
@@ -89,12 +99,17 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
     const unknown = generateSecret('api_key').secret;
     const badChecksum = `${key.secret.slice(0, -1)}${key.secret.endsWith('0') ? '1' : '0'}`;
     const before = h.fake.requests.length;
-    for (const secret of [null, 'not-a-key', badChecksum, unknown, revoked.key.secret, expired.key.secret]) {
+    const disabled = await h.customer(10_000_000_000n, { status: 'disabled' });
+    const cases: [string | null, string][] = [
+      [null, 'invalid_api_key'], ['not-a-key', 'invalid_api_key'], [badChecksum, 'invalid_api_key'], [unknown, 'invalid_api_key'],
+      [revoked.key.secret, 'invalid_api_key'], [expired.key.secret, 'key_expired'], [disabled.key.secret, 'key_disabled'],
+    ];
+    for (const [secret, code] of cases) {
       const response = await h.post(secret, HELLO);
       expect(response.status).toBe(401);
       const text = await response.text();
-      expect(JSON.parse(text).error).toMatchObject({ code: 'invalid_api_key', type: 'authentication_error' });
-      if (secret) expect(text).not.toContain(secret);
+      expect(JSON.parse(text).error).toMatchObject({ code, type: 'authentication_error' });
+      expect(secret === null || !text.includes(secret)).toBe(true);
       expect(response.headers.get('x-request-id')).toMatch(/^req_/);
     }
     expect(h.fake.requests.length).toBe(before);
@@ -103,7 +118,7 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
   it('applies a revocation to the very next request through the announcement', async () => {
     const { key, orgId } = await h.customer(10_000_000_000n);
     expect((await h.post(key.secret, HELLO)).status).toBe(200);
-    await h.store.putKeyRecord(key.hash, { v: 1, id: 'k', orgId, defaultTier: 'resale', status: 'revoked', expiresAt: null });
+    await h.store.putKeyRecord(key.hash, { v: 2, id: 'k', orgId, defaultTier: 'resale', status: 'revoked', expiresAt: null, allowedTiers: null, planId: null });
     let status = 0;
     for (let i = 0; i < 50 && status !== 401; i++) {
       status = (await h.post(key.secret, HELLO)).status;
@@ -155,7 +170,11 @@ describe.each(storeAdapters)('data plane over the %s store', (_name, makeStore) 
     expect(JSON.parse(text).error.code).toBe('upstream_error');
     expect(text).not.toContain(CHANNEL_KEY);
     const event = await h.settledEvent(response.headers.get('x-request-id')!);
-    expect(event).toMatchObject({ status: 'upstream_error', cost: '0', httpStatus: 502 });
+    expect(event).toMatchObject({ status: 'upstream_error', cost: '0', httpStatus: 502, errorCode: 'upstream_error' });
+    // The operator sees why, sanitised: the status and the provider's message without the key.
+    expect(event.attempts).toEqual([expect.objectContaining({ outcome: 'failed', status: 500, errorClass: 'status' })]);
+    expect(event.attempts[0]!.message).toContain('Incorrect API key provided');
+    expect(JSON.stringify(event)).not.toContain(CHANNEL_KEY);
     expect(await h.store.getBalance(orgId)).toEqual({ balance: 10_000_000_000n, held: 0n });
   });
 

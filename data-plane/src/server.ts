@@ -1,14 +1,22 @@
 import uWS from 'uWebSockets.js';
-import { GatewayError, silentLogger, type Logger, type StateStore } from '@tollgate/shared';
+import { GatewayError, silentLogger, type Logger, type ProviderId, type StateStore } from '@tollgate/shared';
 import { KeyCache } from './auth/key-cache.ts';
-import { handleChatCompletions } from './handlers/chat.ts';
-import type { GatewayContext } from './handlers/context.ts';
-import { handleListModels } from './handlers/models.ts';
+import { anthropicMessagesCodec } from './codecs/anthropic-messages/index.ts';
+import { openAIChatCodec } from './codecs/openai-chat/index.ts';
+import type { GatewayContext } from './context.ts';
+import { Affinity } from './dispatch/affinity.ts';
+import type { AttemptLimits } from './dispatch/attempt.ts';
+import { Breakers, DEFAULT_BREAKER, type BreakerSettings } from './dispatch/breaker.ts';
+import { DEFAULT_RETRY, type RetryPolicy } from './dispatch/dispatcher.ts';
+import { Capacity } from './dispatch/capacity.ts';
+import { UpstreamPools } from './dispatch/pools.ts';
+import { handleModels } from './handlers/models.ts';
 import { InFlight } from './http/in-flight.ts';
 import { Reply } from './http/reply.ts';
 import { newRequestId } from './http/request-id.ts';
 import { Settlements } from './metering/settlements.ts';
-import { UpstreamPools } from './providers/upstream.ts';
+import { handle, type Endpoint } from './pipeline.ts';
+import { ByokCredentials } from './routing/byok.ts';
 import { RouteTableHolder } from './routing/route-table.ts';
 
 export interface DataPlaneOptions {
@@ -19,24 +27,58 @@ export interface DataPlaneOptions {
   /** 0 picks a free port. */
   port?: number;
   logger?: Logger;
-  /** Time allowed for an upstream's response headers (its first byte). */
-  upstreamHeadersTimeoutMs?: number;
-  /** Longest silence inside an upstream body, e.g. between stream events. */
-  upstreamBodyTimeoutMs?: number;
   maxBodyBytes?: number;
+  /** Bounds on what an upstream may send (defaults: 32 MiB per answer, 1 MiB per frame, 64 KiB of error body). */
+  limits?: Partial<AttemptLimits>;
+  /** Longest a request may take end to end (default 10 minutes). */
+  requestTimeoutMs?: number;
+  breaker?: Partial<BreakerSettings>;
+  retry?: Partial<RetryPolicy>;
+  /** How long prompt-cache affinity sticks a session to a target (default 5 minutes). */
+  affinityTtlMs?: number;
+  /** Connections one upstream pool may hold (default 4096); past it, requests are refused, not queued. */
+  maxConnectionsPerOrigin?: number;
   /** On close, how long requests in flight may take to finish before they are cut. */
   drainGraceMs?: number;
+  /**
+   * Where BYOK calls to a provider go instead of its public API (an egress proxy, a regional
+   * endpoint; tests point them at local fakes). Operator channels carry their own base URL.
+   */
+  providerBaseUrls?: Partial<Record<ProviderId, string>>;
+  /**
+   * Forward a provider's bytes as they came when it speaks the client's format (default on). Off,
+   * every answer is rendered from canonical events: slower, identical in meaning (a test pins it).
+   */
+  passthrough?: boolean;
 }
 
 export interface DataPlane {
   port: number;
+  /** The version of the route table being served (-1 before the first). */
+  routesVersion(): number;
   close(): Promise<void>;
 }
 
-const ROUTES: Record<string, Record<string, (ctx: GatewayContext, res: uWS.HttpResponse, req: uWS.HttpRequest) => void>> = {
-  '/v1/chat/completions': { post: handleChatCompletions },
-  '/v1/models': { get: handleListModels },
+type Handler = (ctx: GatewayContext, res: uWS.HttpResponse, req: uWS.HttpRequest) => void;
+
+const CHAT: Endpoint = { name: 'chat', codec: openAIChatCodec };
+const MESSAGES: Endpoint = { name: 'messages', codec: anthropicMessagesCodec };
+
+const ROUTES: Record<string, Record<string, Handler>> = {
+  '/v1/chat/completions': { post: (ctx, res, req) => handle(ctx, CHAT, res, req) },
+  '/v1/messages': { post: (ctx, res, req) => handle(ctx, MESSAGES, res, req) },
+  '/v1/models': { get: handleModels },
 };
+
+/** Routes with a path parameter, matched by prefix after the exact ones. */
+const PREFIX_ROUTES: [prefix: string, byMethod: Record<string, Handler>][] = [['/v1/models/', { get: handleModels }]];
+
+function routeFor(path: string): Record<string, Handler> | undefined {
+  const exact = ROUTES[path];
+  if (exact) return exact;
+  for (const [prefix, byMethod] of PREFIX_ROUTES) if (path.length > prefix.length && path.startsWith(prefix)) return byMethod;
+  return undefined;
+}
 
 const HEALTH_PATH = '/healthz';
 
@@ -48,30 +90,56 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
   const logger = options.logger ?? silentLogger;
   const routes = new RouteTableHolder(options.store, options.masterKey, logger);
   const keys = new KeyCache(options.store);
+  const byok = new ByokCredentials(options.store, options.masterKey, logger, options.providerBaseUrls ?? {});
+  const breakers = new Breakers(options.store, { ...DEFAULT_BREAKER, ...options.breaker }, logger);
   const ctx: GatewayContext = {
     store: options.store,
     keys,
     routes,
-    pools: new UpstreamPools({
-      headersTimeoutMs: options.upstreamHeadersTimeoutMs ?? 60_000,
-      bodyTimeoutMs: options.upstreamBodyTimeoutMs ?? 300_000,
-    }),
+    byok,
+    dispatch: {
+      capacity: new Capacity(),
+      pools: new UpstreamPools(options.maxConnectionsPerOrigin === undefined ? {} : { maxConnections: options.maxConnectionsPerOrigin }),
+      limits: { maxResponseBytes: 32 * 1024 * 1024, maxFrameChars: 1024 * 1024, maxErrorBodyBytes: 64 * 1024, ...options.limits },
+      breakers,
+      affinity: new Affinity(options.store, options.affinityTtlMs ?? 5 * 60_000, logger),
+      retry: { ...DEFAULT_RETRY, ...options.retry },
+      logger,
+    },
     settlements: new Settlements(options.store, logger),
     inFlight: new InFlight(),
     logger,
     maxBodyBytes: options.maxBodyBytes ?? 4 * 1024 * 1024,
-    upstreamHeadersTimeoutMs: options.upstreamHeadersTimeoutMs ?? 60_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 600_000,
+    passthrough: options.passthrough ?? true,
     draining: false,
+  };
+  const reloadRoutes = (): void => {
+    routes.reload().catch((error: unknown) => logger.error('route table reload failed', { error }));
   };
 
   const unsubscribe = await options.store.subscribe({
     onAnnouncement(announcement) {
-      if (announcement.kind === 'key') keys.invalidate(announcement.hash);
-      else if (announcement.version > routes.version) routes.reload().catch((error: unknown) => logger.error('route table reload failed', { error }));
+      switch (announcement.kind) {
+        case 'key':
+          keys.invalidate(announcement.hash);
+          break;
+        case 'routes':
+          if (announcement.version > routes.version) reloadRoutes();
+          break;
+        case 'byok':
+          byok.invalidate(announcement.orgId, announcement.provider);
+          break;
+        case 'breaker':
+          breakers.refresh(announcement.channelId, Date.now()).catch((error: unknown) => logger.warn('breaker refresh failed', { error }));
+          break;
+      }
     },
     onResync() {
       keys.clear();
-      routes.reload().catch((error: unknown) => logger.error('route table reload failed', { error }));
+      byok.clear();
+      breakers.clear();
+      reloadRoutes();
     },
   });
   try {
@@ -92,7 +160,7 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
       return;
     }
     // The health path is known too: another method on it gets 405, not 404.
-    const byMethod = path === HEALTH_PATH ? {} : ROUTES[path];
+    const byMethod = path === HEALTH_PATH ? {} : routeFor(path);
     const handler = byMethod?.[method];
     if (handler && ctx.draining) {
       new Reply(res).sendError(new GatewayError('unavailable', 'This data plane is shutting down; retry the request.'), [['x-request-id', newRequestId()]]);
@@ -117,6 +185,7 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
   let closing: Promise<void> | null = null;
   return {
     port,
+    routesVersion: () => routes.version,
     close() {
       // Closing twice would close the listen socket twice, which uWS does not survive.
       closing ??= (async () => {
@@ -127,7 +196,7 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
         await ctx.inFlight.drain(options.drainGraceMs ?? 30_000);
         await unsubscribe();
         await ctx.settlements.drain();
-        await ctx.pools.close();
+        await ctx.dispatch.pools.close();
       })();
       return closing;
     },

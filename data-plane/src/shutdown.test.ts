@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStateStore, type UsageEvent } from '@tollgate/shared';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai-upstream.ts';
 import { createDataPlane } from './server.ts';
-import { createCustomer, publishTestRoutes, TEST_MODEL } from './testing/fixture.ts';
+import { createCustomer, price, publishTestRoutes, TEST_MODEL } from './testing/fixture.ts';
 
 /** close(): requests in flight finish (or are cut after the grace period) and all are settled. */
 describe('data plane shutdown', () => {
@@ -18,7 +18,7 @@ describe('data plane shutdown', () => {
 
   async function startStream(graceMs: number) {
     const store = new MemoryStateStore();
-    await publishTestRoutes(store, masterKey, fake.url, 'sk-test-channel', { inputPerMillion: 1_000_000_000n, outputPerMillion: 2_000_000_000n });
+    await publishTestRoutes(store, masterKey, fake.url, 'sk-test-channel', price(1_000_000_000n, 2_000_000_000n));
     const { key, orgId } = await createCustomer(store, 10_000_000_000n);
     const dataPlane = await createDataPlane({ store, masterKey, drainGraceMs: graceMs });
     const response = await fetch(`http://127.0.0.1:${dataPlane.port}/v1/chat/completions`, {

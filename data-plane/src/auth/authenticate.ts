@@ -13,7 +13,8 @@ export async function authenticate(authorization: string, keys: KeyCache, now: n
   const hash = hashSecret(secret);
   const record = keys.get(hash) ?? (await keys.load(hash));
   if (!record) throw new GatewayError('invalid_api_key', INVALID);
-  if (record.status !== 'active') throw new GatewayError('invalid_api_key', 'This API key has been revoked.');
-  if (record.expiresAt !== null && record.expiresAt <= now) throw new GatewayError('invalid_api_key', 'This API key has expired.');
+  if (record.status === 'revoked') throw new GatewayError('invalid_api_key', 'This API key has been revoked.');
+  if (record.status === 'disabled') throw new GatewayError('key_disabled', 'This API key is disabled.');
+  if (record.expiresAt !== null && record.expiresAt <= now) throw new GatewayError('key_expired', 'This API key has expired.');
   return record;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStateStore, type KeyRecord } from '@tollgate/shared';
 import { KeyCache } from './key-cache.ts';
 
-const record = (status: KeyRecord['status']): KeyRecord => ({ v: 1, id: 'k', orgId: 'o', defaultTier: 'resale', status, expiresAt: null });
+const record = (status: KeyRecord['status']): KeyRecord => ({ v: 2, id: 'k', orgId: 'o', defaultTier: 'resale', status, expiresAt: null, allowedTiers: null, planId: null });
 
 /** A store whose key lookups wait until released, to interleave an invalidation. */
 class SlowStore extends MemoryStateStore {

@@ -26,6 +26,10 @@ export class Reply {
     res.onAborted(() => {
       this.aborted = true;
       for (const listener of this.abortListeners) listener();
+      // A writer waiting for a drain must not wait for a client that is gone.
+      const waiting = this.writableListener;
+      this.writableListener = null;
+      waiting?.();
     });
   }
 
@@ -58,17 +62,25 @@ export class Reply {
     this.send(status, [...headers, ['content-type', 'application/json']], body);
   }
 
-  sendError(error: GatewayError, headers: Headers = []): void {
-    this.sendJson(error.status, headers, error.toBody());
+  /** An error in the client's format (`body`), with Retry-After when the error carries one. */
+  sendError(error: GatewayError, headers: Headers = [], body: string = error.toBody()): void {
+    const all = error.retryAfterSeconds === null ? headers : [...headers, ['retry-after', String(error.retryAfterSeconds)] as const];
+    this.sendJson(error.status, all, body);
   }
 
-  /** Starts a streamed response; follow with `write` and `end`. */
-  begin(status: number, headers: Headers): void {
-    if (!this.open) return;
+  /**
+   * Starts a streamed response with its first chunk in the same corked write, so the headers leave
+   * with the first content, not before. Returns false when uWS had to buffer (see `write`).
+   */
+  begin(status: number, headers: Headers, first: string): boolean {
+    if (!this.open) return true;
+    let ok = true;
     this.res.cork(() => {
       this.res.writeStatus(statusLine(status));
       for (const [name, value] of headers) this.res.writeHeader(name, value);
+      if (first.length > 0) ok = this.res.write(first);
     });
+    return ok;
   }
 
   /**
@@ -95,6 +107,14 @@ export class Reply {
       listener?.();
       // Returning true tells uWS the drain was handled; it calls again on the next drain.
       return true;
+    });
+  }
+
+  /** Resolves when uWS has drained its buffer, or at once when the client is gone. */
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.open) resolve();
+      else this.whenWritable(resolve);
     });
   }
 

@@ -1,4 +1,4 @@
-import type { Logger, StateStore, UsageEvent } from '@tollgate/shared';
+import type { Logger, Settlement, StateStore } from '@tollgate/shared';
 
 const RETRY_DELAYS_MS = [50, 200, 1_000, 5_000];
 
@@ -16,20 +16,20 @@ export class Settlements {
     private readonly logger: Logger,
   ) {}
 
-  settle(event: UsageEvent): void {
-    const task = this.attempt(event).finally(() => this.inFlight.delete(task));
+  settle(settlement: Settlement): void {
+    const task = this.attempt(settlement).finally(() => this.inFlight.delete(task));
     this.inFlight.add(task);
   }
 
-  private async attempt(event: UsageEvent): Promise<void> {
+  private async attempt(settlement: Settlement): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.store.settle(event);
+        await this.store.settle(settlement);
         return;
       } catch (error) {
         const delay = RETRY_DELAYS_MS[attempt];
         if (delay === undefined) {
-          this.logger.error('settlement failed; usage event kept in this log line for replay', { error, usageEvent: event });
+          this.logger.error('settlement failed; usage event kept in this log line for replay', { error, usageEvent: settlement.event, consumption: settlement.consumption });
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, delay));

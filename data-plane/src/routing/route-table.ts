@@ -1,41 +1,54 @@
 import {
-  open,
-  parseNanos,
-  sealedKeyAssociatedData,
+  adapterFor,
+  channelCredentialAad,
+  decodeCredential,
+  FREE,
+  openSecret,
+  parsePrice,
   type ChannelRecord,
+  type Credential,
   type Logger,
   type ModelRoute,
-  type PriceRecord,
+  type OperatorTier,
+  type PlanRecord,
+  type Price,
   type RouteTable,
   type StateStore,
-  type TokenPrice,
 } from '@tollgate/shared';
+import type { Candidate } from './candidate.ts';
+import { ModelList } from './model-list.ts';
 
-/** A channel ready to call: its record, the opened upstream key, and where to send requests. */
-export interface LiveChannel {
+/** What every candidate of one channel shares: the channel's settings and its opened credential. */
+interface OpenChannel {
   record: ChannelRecord;
-  apiKey: string;
-  /** `scheme://host:port`, the key of the undici pool. */
-  origin: string;
-  /** The base URL's path without a trailing slash, e.g. `/v1`. */
-  basePath: string;
+  open: Omit<Candidate, 'key' | 'target' | 'priority' | 'weight' | 'chargePrice' | 'providerPrice'> & {
+    origin: string;
+    basePath: string;
+    credential: Credential;
+  };
 }
 
+/** A model as the data plane serves it: candidates per operator tier, prices parsed, once per table. */
 export interface LiveModel {
   route: ModelRoute;
-  price: TokenPrice;
+  /** Sell price per operator tier where the model is sold. */
+  prices: Partial<Record<OperatorTier, Price>>;
+  /** Candidates per operator tier, best priority first (order within a priority is drawn per request). */
+  candidates: Record<OperatorTier, Candidate[]>;
+  /** The BYOK targets' list prices, by provider. */
+  byokPrices: Map<string, Price>;
 }
 
 /**
  * The route table as the data plane uses it: loaded from the store at start and on every
- * announcement, with channel keys opened once per load (never per request) and the /v1/models
- * answer prepared once per version.
+ * announcement, with channel credentials opened once per load (never per request), candidates
+ * precomputed per (model, tier) and the /v1/models answers prepared once per version.
  */
 export class RouteTableHolder {
   private table: RouteTable | null = null;
-  private channels = new Map<string, LiveChannel>();
   private models = new Map<string, LiveModel>();
-  private modelList = '{"object":"list","data":[]}';
+  private plans = new Map<string, PlanRecord>();
+  private list = new ModelList([]);
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
   loaded = false;
@@ -50,17 +63,20 @@ export class RouteTableHolder {
     return this.table?.version ?? -1;
   }
 
+  get byokFeeBps(): number {
+    return this.table?.byokFeeBps ?? 500;
+  }
+
   model(name: string): LiveModel | undefined {
     return this.models.get(name);
   }
 
-  channel(id: string): LiveChannel | undefined {
-    return this.channels.get(id);
+  plan(id: string): PlanRecord | undefined {
+    return this.plans.get(id);
   }
 
-  /** The OpenAI `GET /v1/models` body for this version of the table. */
-  get modelListBody(): string {
-    return this.modelList;
+  get modelList(): ModelList {
+    return this.list;
   }
 
   /** Reloads from the store; concurrent calls coalesce into at most one more load. */
@@ -72,7 +88,7 @@ export class RouteTableHolder {
     this.reloading = (async () => {
       do {
         this.reloadAgain = false;
-        const table = await this.store.getRouteTable();
+        const table = await this.store.getRouteTable((what, error) => this.logger.error('route table entry skipped: malformed', { what, error }));
         if (table && table.version >= this.version) this.install(table);
         this.loaded = true;
       } while (this.reloadAgain);
@@ -83,50 +99,86 @@ export class RouteTableHolder {
   }
 
   private install(table: RouteTable): void {
-    const channels = new Map<string, LiveChannel>();
+    const channels = new Map<string, OpenChannel>();
     for (const record of Object.values(table.channels)) {
+      if (!record.enabled) continue;
+      const adapter = adapterFor(record.protocol);
+      if (!adapter) {
+        this.logger.warn('channel skipped: its protocol has no adapter yet', { channelId: record.id, protocol: record.protocol });
+        continue;
+      }
       try {
         const url = new URL(record.baseUrl);
         channels.set(record.id, {
           record,
-          apiKey: open(this.masterKey, record.apiKeySealed, sealedKeyAssociatedData(record.id)),
-          origin: url.origin,
-          basePath: url.pathname.replace(/\/+$/, ''),
+          open: {
+            breakerId: record.id,
+            channelId: record.id,
+            byokCredentialId: null,
+            provider: record.provider,
+            adapter,
+            timeouts: record.timeouts,
+            retries: record.retries,
+            maxConcurrency: record.maxConcurrency,
+            feeBps: null,
+            origin: url.origin,
+            basePath: url.pathname.replace(/\/+$/, ''),
+            credential: decodeCredential(openSecret(this.masterKey, record.credentialSealed, channelCredentialAad(record.id))),
+          },
         });
       } catch (error) {
         // One unusable channel (wrong master key, bad URL) must not take the others down.
-        this.logger.error('channel skipped: cannot open its key or parse its URL', { channelId: record.id, error });
+        this.logger.error('channel skipped: cannot open its credential or parse its URL', { channelId: record.id, error });
       }
     }
+
     const models = new Map<string, LiveModel>();
-    const listed: { id: string; object: 'model'; created: number; owned_by: string }[] = [];
     for (const route of Object.values(table.models)) {
-      const price = parsePrice(route.price);
-      if (!price) {
+      let prices: LiveModel['prices'];
+      let byokPrices: Map<string, Price>;
+      try {
+        prices = {};
+        for (const [tier, record] of Object.entries(route.prices) as [OperatorTier, NonNullable<ModelRoute['prices'][OperatorTier]>][]) prices[tier] = parsePrice(record);
+        byokPrices = new Map(route.byok.map((b) => [b.provider, parsePrice(b.listPrice)]));
+      } catch (error) {
         // Unpriced means unbillable: such a model is not served rather than served for free.
-        this.logger.error('model skipped: its price is not an amount of nanocredits', { model: route.name });
+        this.logger.error('model skipped: a price is not an amount of nanocredits', { model: route.name, error });
         continue;
       }
-      models.set(route.name, { route, price });
-      const tiers = new Set(route.targets.map((t) => channels.get(t.channelId)?.record.tier).filter((t) => t !== undefined));
-      if (tiers.size === 0) continue;
-      const created = Math.floor(route.createdAt / 1000);
-      listed.push({ id: route.name, object: 'model', created, owned_by: 'tollgate' });
-      for (const tier of tiers) listed.push({ id: `${tier}/${route.name}`, object: 'model', created, owned_by: 'tollgate' });
+      const candidates: LiveModel['candidates'] = { cheap: [], resale: [] };
+      for (const target of route.targets) {
+        const channel = channels.get(target.channelId);
+        if (!channel) continue;
+        const tier = channel.record.tier;
+        const chargePrice = prices[tier];
+        if (!chargePrice) continue;
+        let providerPrice: Price;
+        try {
+          providerPrice = parsePrice(target.cost);
+        } catch {
+          providerPrice = FREE;
+          this.logger.warn('target cost unreadable; margins will show it as free', { model: route.name, channelId: target.channelId });
+        }
+        const { origin, basePath, credential, ...rest } = channel.open;
+        const upstreamModel = channel.record.modelMap[target.upstreamModel] ?? target.upstreamModel;
+        candidates[tier].push({
+          ...rest,
+          key: `${target.channelId}/${target.upstreamModel}`,
+          target: { provider: channel.record.provider, origin, basePath, upstreamModel, credential, extraHeaders: channel.record.extraHeaders },
+          priority: target.priority,
+          weight: target.weight,
+          chargePrice,
+          providerPrice,
+        });
+      }
+      // Cheapest first within a priority is the operator's to set; the order across priorities is ours.
+      for (const list of Object.values(candidates)) list.sort((a, b) => a.priority - b.priority);
+      models.set(route.name, { route, prices, candidates, byokPrices });
     }
-    this.table = table;
-    this.channels = channels;
-    this.models = models;
-    this.modelList = JSON.stringify({ object: 'list', data: listed });
-  }
-}
 
-/** Prices travel as decimal strings of nanocredits; anything else (negative, fractional, garbage) is refused. */
-function parsePrice(record: PriceRecord): TokenPrice | null {
-  try {
-    const price = { inputPerMillion: parseNanos(record.inputPerMillion), outputPerMillion: parseNanos(record.outputPerMillion) };
-    return price.inputPerMillion < 0n || price.outputPerMillion < 0n ? null : price;
-  } catch {
-    return null;
+    this.table = table;
+    this.models = models;
+    this.plans = new Map(Object.entries(table.plans));
+    this.list = new ModelList([...models.values()]);
   }
 }

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
-import { costOf, createLogger, type KeyRecord, type StateStore, type UsageEvent } from '@tollgate/shared';
+import { costOf, createLogger, usage, type KeyRecord, type StateStore, type UsageEvent } from '@tollgate/shared';
 import { startFakeOpenAI, type FakeOpenAI } from '../../../test/fakes/openai-upstream.ts';
 import type { TestStore } from '../../../test/support/stores.ts';
 import { createDataPlane, type DataPlane } from '../server.ts';
-import { createCustomer, publishTestRoutes } from './fixture.ts';
+import { createCustomer, price, publishTestRoutes } from './fixture.ts';
 
 export const CHANNEL_KEY = `sk-live-SECRET-${randomBytes(16).toString('hex')}`;
-export const PRICE = { inputPerMillion: 150_000_001n, outputPerMillion: 600_000_003n };
+export const PRICE = price(150_000_001n, 600_000_003n);
 export const USAGE = { promptTokens: 321, completionTokens: 45 };
-export const EXPECTED_COST = costOf({ inputTokens: USAGE.promptTokens, outputTokens: USAGE.completionTokens }, PRICE);
+export const EXPECTED_COST = costOf(usage({ input: USAGE.promptTokens, output: USAGE.completionTokens }), PRICE);
 export const HELLO = JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] });
 
 /**
@@ -42,9 +42,10 @@ export async function startHarness(makeStore: () => Promise<TestStore>): Promise
   const logLines: string[] = [];
   const { store, cleanup } = await makeStore();
   const fake = await startFakeOpenAI({ reply: 'Hello there, friend', usage: USAGE });
-  await publishTestRoutes(store, masterKey, fake.url, CHANNEL_KEY, PRICE);
+  // A large output cap: the backpressure suite streams megabytes through an honest upstream.
+  await publishTestRoutes(store, masterKey, fake.url, CHANNEL_KEY, PRICE, { timeouts: { firstByteMs: 1_000 } }, 2_000_000);
   const dataPlane = await createDataPlane({
-    store, masterKey, port: 0, upstreamHeadersTimeoutMs: 1_000,
+    store, masterKey, port: 0,
     logger: createLogger('data-plane-test', { level: 'debug', write: (line) => logLines.push(line) }),
   });
   const base = `http://127.0.0.1:${dataPlane.port}`;

@@ -1,0 +1,142 @@
+import { GatewayError, writeFinishReason as finishReason, writeOpenAIUsage as openAIUsage, type ChatResponse, type StreamEvent, type Usage } from '@tollgate/shared';
+import type { RenderContext, StreamRenderer } from '../codec.ts';
+
+/** A whole `chat.completion`, with the usage that was billed. */
+export function renderOpenAIResponse(response: ChatResponse, usage: Usage, ctx: RenderContext): string {
+  return JSON.stringify({
+    id: response.id || `chatcmpl-${ctx.requestId}`,
+    object: 'chat.completion',
+    created: response.created,
+    model: response.model || ctx.model,
+    choices: response.choices.map((c) => ({
+      index: c.index,
+      message: {
+        role: 'assistant',
+        content: c.text,
+        refusal: c.refusal,
+        ...(c.reasoning !== null ? { reasoning_content: c.reasoning } : {}),
+        ...(c.toolCalls.length > 0
+          ? { tool_calls: c.toolCalls.map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.arguments } })) }
+          : {}),
+      },
+      logprobs: null,
+      finish_reason: finishReason(c.finishReason),
+    })),
+    usage: openAIUsage(usage),
+  });
+}
+
+export function renderOpenAIError(error: GatewayError): string {
+  return error.toBody();
+}
+
+const DONE = 'data: [DONE]\n\n';
+
+/**
+ * `chat.completion.chunk` events from canonical events. The first delta of each choice carries the
+ * assistant role, as OpenAI's do; choices that never finished get a finish chunk at the end.
+ */
+export class OpenAIStreamRenderer implements StreamRenderer {
+  private id: string;
+  private model: string;
+  private created = Math.floor(Date.now() / 1000);
+  private readonly open = new Set<number>();
+  private readonly finished = new Set<number>();
+  private usageSent = false;
+
+  constructor(private readonly ctx: RenderContext) {
+    this.id = `chatcmpl-${ctx.requestId}`;
+    this.model = ctx.model;
+  }
+
+  private chunk(choices: unknown[], usage?: Usage): string {
+    const body: Record<string, unknown> = { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices };
+    if (usage) body.usage = openAIUsage(usage);
+    return `data: ${JSON.stringify(body)}\n\n`;
+  }
+
+  private delta(choice: number, delta: Record<string, unknown>, finish: string | null = null): string {
+    if (!this.open.has(choice)) {
+      this.open.add(choice);
+      delta = { role: 'assistant', ...delta };
+    }
+    return this.chunk([{ index: choice, delta, logprobs: null, finish_reason: finish }]);
+  }
+
+  events(events: readonly StreamEvent[]): string {
+    let out = '';
+    for (const e of events) {
+      switch (e.type) {
+        case 'start':
+          if (e.id) this.id = e.id;
+          if (e.model) this.model = e.model;
+          this.created = e.created;
+          break;
+        case 'text':
+          out += this.delta(e.choice, { content: e.text });
+          break;
+        case 'reasoning':
+          out += this.delta(e.choice, { reasoning_content: e.text });
+          break;
+        case 'refusal':
+          out += this.delta(e.choice, { refusal: e.text });
+          break;
+        case 'tool_call':
+          out += this.delta(e.choice, {
+            tool_calls: [
+              {
+                index: e.index,
+                ...(e.id !== null ? { id: e.id, type: 'function' } : {}),
+                function: { ...(e.name !== null ? { name: e.name } : {}), arguments: e.arguments },
+              },
+            ],
+          });
+          break;
+        case 'finish':
+          if (this.finished.has(e.choice)) break;
+          this.finished.add(e.choice);
+          out += this.delta(e.choice, {}, finishReason(e.reason));
+          break;
+        case 'usage':
+        case 'error':
+          // Usage goes out once, at the end, as the billed figure; errors are the pipeline's to render.
+          break;
+      }
+    }
+    return out;
+  }
+
+  passthrough(raw: string, events: readonly StreamEvent[]): string {
+    let usageOnly = events.length > 0;
+    for (const e of events) {
+      if (e.type === 'start' && e.id) this.id = e.id;
+      if (e.type === 'finish') this.finished.add(e.choice);
+      if (e.type === 'text' || e.type === 'reasoning' || e.type === 'refusal' || e.type === 'tool_call' || e.type === 'finish') this.open.add(e.choice);
+      if (e.type !== 'usage') usageOnly = false;
+    }
+    // The provider's usage-only chunk exists because the gateway asked for it.
+    if (usageOnly && !this.ctx.includeUsage) return '';
+    // Usage the client sees here (alone, or inside a last content chunk) is not sent again at the end.
+    if (events.some((e) => e.type === 'usage')) this.usageSent = true;
+    return `data: ${raw}\n\n`;
+  }
+
+  finish(usage: Usage, cutReason: 'length' | null): string {
+    let out = '';
+    for (const choice of this.open) {
+      if (!this.finished.has(choice)) {
+        this.finished.add(choice);
+        out += this.chunk([{ index: choice, delta: {}, logprobs: null, finish_reason: cutReason ?? 'stop' }]);
+      }
+    }
+    if (this.ctx.includeUsage && !this.usageSent) {
+      this.usageSent = true;
+      out += this.chunk([], usage);
+    }
+    return out + DONE;
+  }
+
+  fail(error: GatewayError): string {
+    return `data: ${error.toBody()}\n\n${DONE}`;
+  }
+}

@@ -1,0 +1,84 @@
+import type { Dispatcher } from 'undici';
+
+export type AbortReason = 'client' | 'first_byte' | 'total' | 'gateway';
+
+/**
+ * One live upstream call: its abort controller (linked to the request's), its deadlines, its pool
+ * and capacity slots, and a bounded pull reader over its body. Every path ends in `dispose`, which
+ * clears the timers and gives the slots back exactly once.
+ */
+export class UpstreamCall {
+  readonly controller = new AbortController();
+  reason: AbortReason | null = null;
+  bytes = 0;
+  private iterator: AsyncIterator<Buffer> | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly releases: (() => void)[] = [];
+  private disposed = false;
+  /** The request's own deadline aborts with this reason; anything else means the client left. */
+  static readonly DEADLINE = 'deadline';
+  private readonly onParentAbort = (): void => this.abort(this.parent.reason === UpstreamCall.DEADLINE ? 'total' : 'client');
+
+  constructor(
+    private readonly parent: AbortSignal,
+    totalMs: number,
+  ) {
+    if (parent.aborted) this.onParentAbort();
+    else parent.addEventListener('abort', this.onParentAbort, { once: true });
+    this.deadline(totalMs, 'total');
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Aborts the call when `ms` pass; returns a function that cancels that deadline. */
+  deadline(ms: number, reason: AbortReason): () => void {
+    const timer = setTimeout(() => this.abort(reason), ms);
+    this.timers.push(timer);
+    return () => clearTimeout(timer);
+  }
+
+  onDispose(release: () => void): void {
+    this.releases.push(release);
+  }
+
+  abort(reason: AbortReason): void {
+    if (this.reason !== null) return;
+    this.reason = reason;
+    this.controller.abort();
+  }
+
+  read(body: Dispatcher.ResponseData['body']): void {
+    this.iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  /**
+   * The next body chunk, or null at the end. Throws when the body fails or is aborted, and
+   * `CallLimitError` when the body passes `maxBytes` (the call is then aborted).
+   */
+  async next(maxBytes: number): Promise<Buffer | null> {
+    const step = await this.iterator!.next();
+    if (step.done) return null;
+    this.bytes += step.value.byteLength;
+    if (this.bytes > maxBytes) {
+      this.abort('gateway');
+      throw new CallLimitError(`the answer passed ${maxBytes} bytes`);
+    }
+    return step.value;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.parent.removeEventListener('abort', this.onParentAbort);
+    // An unread body would hold its connection: stop it (the pool then drops the socket).
+    if (!this.controller.signal.aborted) this.iterator?.return?.().catch(() => {});
+    for (const release of this.releases) release();
+  }
+}
+
+export class CallLimitError extends Error {
+  override name = 'CallLimitError';
+}

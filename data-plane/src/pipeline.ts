@@ -1,0 +1,215 @@
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import {
+  formatCredits,
+  GatewayError,
+  usage as usageOf,
+  type AttemptRecord,
+  type ChatRequest,
+  type KeyRecord,
+  type UsageEvent,
+} from '@tollgate/shared';
+import { authenticate } from './auth/authenticate.ts';
+import type { IngressCodec } from './codecs/codec.ts';
+import type { GatewayContext } from './context.ts';
+import { affinityKeyOf } from './dispatch/affinity.ts';
+import { UpstreamCall } from './dispatch/call.ts';
+import { dispatch } from './dispatch/dispatcher.ts';
+import { readBody } from './http/body.ts';
+import { Reply, type Headers } from './http/reply.ts';
+import { clientRequestId, newRequestId } from './http/request-id.ts';
+import { admit, type Admitted } from './metering/admission.ts';
+import { chargeOf, providerCostOf } from './metering/charge.ts';
+import { estimateInputTokens } from './metering/estimate.ts';
+import { Meter } from './metering/meter.ts';
+import type { RelayOutcome } from './relay/outcome.ts';
+import { relayStream } from './relay/stream.ts';
+import { relayWhole } from './relay/whole.ts';
+import type { Candidate } from './routing/candidate.ts';
+import { resolveRoute, type RoutePlan } from './routing/resolve.ts';
+
+/** An endpoint is a codec and a name; the pipeline is the same for all (DESIGN.md, "Data plane pipeline"). */
+export interface Endpoint {
+  name: string;
+  codec: IngressCodec;
+}
+
+interface Incoming {
+  startedAt: number;
+  requestId: string;
+  clientRequestId: string | null;
+  authorization: string;
+  sessionId: string | null;
+  byokProvider: string | null;
+  body: Promise<Buffer>;
+}
+
+/**
+ * Every /v1 call: authenticate → parse → route → admit → dispatch → relay → settle. The uWS request
+ * object dies at the first await, so every header is read here, synchronously, first.
+ */
+export function handle(ctx: GatewayContext, endpoint: Endpoint, res: HttpResponse, req: HttpRequest): void {
+  const requestId = newRequestId();
+  const clientId = clientRequestId(req.getHeader('x-request-id'));
+  const incoming: Incoming = {
+    startedAt: Date.now(),
+    requestId,
+    clientRequestId: clientId,
+    // Anthropic SDK clients send their key as `x-api-key`; every endpoint takes either.
+    authorization: req.getHeader('authorization') || apiKeyHeader(req.getHeader('x-api-key')),
+    sessionId: req.getHeader('x-session-id') || null,
+    byokProvider: req.getHeader('x-byok-provider') || null,
+    body: Promise.resolve(Buffer.alloc(0)),
+  };
+  const reply = new Reply(res);
+  incoming.body = readBody(res, reply, ctx.maxBodyBytes);
+  const headers: Headers = [['x-request-id', clientId ?? requestId]];
+  // Tracked from the first moment, so a shutdown also waits for requests still authenticating or
+  // reserving (they may yet reserve money and so owe a settlement).
+  ctx.inFlight.add(reply);
+  run(ctx, endpoint, reply, incoming)
+    .catch((error: unknown) => {
+      if (!(error instanceof GatewayError)) ctx.logger.error('request failed', { requestId, endpoint: endpoint.name, error });
+      const answer = error instanceof GatewayError ? error : new GatewayError('internal_error', 'Internal error.');
+      reply.sendError(answer, headers, endpoint.codec.renderError(answer));
+    })
+    .finally(() => ctx.inFlight.delete(reply));
+}
+
+async function run(ctx: GatewayContext, endpoint: Endpoint, reply: Reply, incoming: Incoming): Promise<void> {
+  const { startedAt, requestId } = incoming;
+  const key = await authenticate(incoming.authorization, ctx.keys, startedAt);
+  const request = endpoint.codec.parse(await incoming.body);
+  const resolution = await resolveRoute(request.model, { key, routes: ctx.routes, byok: ctx.byok, byokProvider: incoming.byokProvider });
+  const inputEstimate = estimateInputTokens(request);
+  const admitted = await admit(ctx.store, {
+    key,
+    requestId,
+    resolution,
+    inputEstimate,
+    maxOutputTokens: request.maxOutputTokens,
+    n: request.n,
+    nowMs: startedAt,
+    // A hold outlives its request's deadline, so a data plane that dies mid-request frees it soon.
+    deadlineMs: startedAt + ctx.requestTimeoutMs + 60_000,
+  });
+  // From here on the request holds money: every path below ends in exactly one settlement.
+  await serveAdmitted(ctx, endpoint, reply, incoming, key, request, admitted);
+}
+
+async function serveAdmitted(
+  ctx: GatewayContext,
+  endpoint: Endpoint,
+  reply: Reply,
+  incoming: Incoming,
+  key: KeyRecord,
+  request: ChatRequest,
+  admitted: Admitted,
+): Promise<void> {
+  const { requestId, startedAt } = incoming;
+  const plan = admitted.plan;
+  const meter = new Meter(request, admitted.outputBudget);
+  const controller = new AbortController();
+  reply.onAbort(() => controller.abort());
+  const deadline = setTimeout(() => controller.abort(UpstreamCall.DEADLINE), ctx.requestTimeoutMs);
+
+  let attempts: AttemptRecord[] = [];
+  let served: { candidate: Candidate; plan: RoutePlan } | null = null;
+  let outcome: RelayOutcome = { status: 'upstream_error', httpStatus: 500, billable: false, errorCode: 'internal_error' };
+  const headers = (): [string, string][] => {
+    const list: [string, string][] = [['x-request-id', incoming.clientRequestId ?? requestId], ['x-tollgate-tier', (served?.plan ?? plan).tier]];
+    const lane = (served?.plan ?? plan).lane;
+    if (lane !== null) list.push(['x-tollgate-lane', lane]);
+    if (served) list.push(['x-tollgate-provider', served.candidate.provider]);
+    list.push(['x-tollgate-attempts', String(attempts.length)]);
+    if (admitted.fairUseRemaining !== null) list.push(['x-tollgate-fair-use-remaining', String(admitted.fairUseRemaining)]);
+    return list;
+  };
+  /** The usage billed and its cost, never more than the hold. */
+  const bill = async (called: boolean) => {
+    const { usage, source } = await meter.final(called);
+    const candidate = served?.candidate ?? null;
+    const priced = candidate === null ? 0n : chargeOf(candidate, usage);
+    const cost = priced > admitted.hold ? admitted.hold : priced;
+    return { usage, source, cost, overHold: priced > admitted.hold, candidate };
+  };
+
+  try {
+    const dispatched = await dispatch(plan, request, affinity(key, incoming, request, plan), controller.signal, ctx.dispatch);
+    attempts = dispatched.attempts;
+    if (!dispatched.ok) {
+      if (dispatched.error === null) {
+        // The client left. If it left during a call, the upstream had the input: bill its estimate.
+        outcome = { status: 'client_aborted', httpStatus: 499, billable: dispatched.abortedDuringCall, errorCode: null };
+        if (dispatched.abortedDuringCall) served = { candidate: dispatched.lastCandidate!, plan: dispatched.plan };
+        return;
+      }
+      outcome = { status: 'upstream_error', httpStatus: dispatched.error.status, billable: false, errorCode: dispatched.error.code };
+      reply.sendError(dispatched.error, headers(), endpoint.codec.renderError(dispatched.error));
+      return;
+    }
+    const { success, candidate } = dispatched.dispatched;
+    served = { candidate, plan: dispatched.dispatched.plan };
+    const passthrough = ctx.passthrough && candidate.adapter.nativeFormat === endpoint.codec.format;
+    if (success.kind === 'whole') {
+      meter.observeResponse(success.response);
+      const billed = await bill(true);
+      outcome = relayWhole({ success, codec: endpoint.codec, passthrough, reply, context: { requestId, includeUsage: true, model: served.plan.model.route.name }, headers: headers(), usage: billed.usage, cost: formatCredits(billed.cost) });
+    } else {
+      outcome = await relayStream({
+        success,
+        codec: endpoint.codec,
+        renderer: endpoint.codec.newStreamRenderer({ requestId, includeUsage: request.includeUsage, model: served.plan.model.route.name }),
+        passthrough,
+        reply,
+        headers: headers(),
+        meter,
+        maxResponseBytes: ctx.dispatch.limits.maxResponseBytes,
+        finalUsage: async () => (await bill(true)).usage,
+      });
+    }
+  } finally {
+    clearTimeout(deadline);
+    const billed = await bill(outcome.billable);
+    const event: UsageEvent = {
+      v: 2,
+      requestId,
+      clientRequestId: incoming.clientRequestId,
+      orgId: key.orgId,
+      keyId: key.id,
+      model: (served?.plan ?? plan).model.route.name,
+      tier: (served?.plan ?? plan).tier,
+      lane: (served?.plan ?? plan).lane,
+      provider: billed.candidate?.provider ?? null,
+      channelId: billed.candidate?.channelId ?? null,
+      byokCredentialId: billed.candidate?.byokCredentialId ?? null,
+      upstreamModel: billed.candidate?.target.upstreamModel ?? null,
+      endpoint: endpoint.name,
+      stream: request.stream,
+      usage: outcome.billable ? billed.usage : usageOf({}),
+      usageSource: billed.source,
+      chargeKind: billed.candidate?.feeBps != null ? 'byok_fee' : 'usage',
+      cost: (outcome.billable ? billed.cost : 0n).toString(),
+      providerCost: (outcome.billable && billed.candidate ? providerCostOf(billed.candidate, billed.usage) : 0n).toString(),
+      hold: admitted.hold.toString(),
+      overHold: outcome.billable && billed.overHold,
+      attempts,
+      startedAt,
+      latencyMs: Date.now() - startedAt,
+      status: outcome.status,
+      httpStatus: outcome.httpStatus,
+      errorCode: outcome.errorCode,
+    };
+    ctx.settlements.settle({ event, consumption: outcome.billable ? admitted.consumption(billed.usage) : [] });
+    if (event.overHold) ctx.logger.warn('reported usage priced above the hold; billed at the hold', { requestId, channelId: event.channelId, hold: event.hold });
+    ctx.logger.debug('request finished', { usageEvent: event });
+  }
+}
+
+function apiKeyHeader(value: string): string {
+  return value ? `Bearer ${value}` : '';
+}
+
+/** Affinity only matters where there is a choice of targets. */
+function affinity(key: KeyRecord, incoming: Incoming, request: ChatRequest, plan: RoutePlan): string | null {
+  return plan.candidates.length > 1 ? affinityKeyOf(key.id, incoming.sessionId, request) : null;
+}

@@ -1,0 +1,98 @@
+import { adapterFor, formatCredits, providerInfo, type KeyRecord, type Price, type Tier } from '@tollgate/shared';
+import type { LiveModel } from './route-table.ts';
+
+/** The tiers on which a model can be served at all. */
+export function tiersOf(model: LiveModel): Tier[] {
+  const tiers: Tier[] = [];
+  if (model.candidates.cheap.length > 0) tiers.push('cheap');
+  if (model.candidates.resale.length > 0) tiers.push('resale');
+  if (model.route.byok.some((b) => adapterFor(providerInfo(b.provider).protocol) !== null)) tiers.push('byok');
+  return tiers;
+}
+
+interface ListedModel {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: 'tollgate';
+  /** Tollgate's extra field: where the model is served and what it costs, in credits per million tokens. */
+  tollgate: { tiers: Tier[]; pricing: Partial<Record<Tier, Record<string, string>>> };
+}
+
+function creditsPerMillion(price: Price): Record<string, string> {
+  return {
+    input: formatCredits(price.input),
+    output: formatCredits(price.output),
+    cached_input: formatCredits(price.cachedInput),
+    cache_write: formatCredits(price.cacheWrite),
+    reasoning: formatCredits(price.reasoning),
+  };
+}
+
+/**
+ * `GET /v1/models` answers for one table version: each model once, with the tiers it is served on.
+ * Keys restricted to some tiers see only those; the bodies are rendered once per restriction and
+ * version, not per request.
+ */
+export class ModelList {
+  private readonly models: Map<string, ListedModel>;
+  private readonly bodies = new Map<string, string>();
+
+  constructor(live: LiveModel[]) {
+    this.models = new Map();
+    for (const model of live) {
+      const tiers = tiersOf(model);
+      if (tiers.length === 0) continue;
+      const pricing: ListedModel['tollgate']['pricing'] = {};
+      for (const tier of tiers) {
+        const price = tier === 'byok' ? undefined : model.prices[tier];
+        if (price) pricing[tier] = creditsPerMillion(price);
+      }
+      this.models.set(model.route.name, {
+        id: model.route.name,
+        object: 'model',
+        created: Math.floor(model.route.createdAt / 1000),
+        owned_by: 'tollgate',
+        tollgate: { tiers, pricing },
+      });
+    }
+  }
+
+  private visible(model: ListedModel, key: KeyRecord): ListedModel | null {
+    const tiers = key.allowedTiers === null ? model.tollgate.tiers : model.tollgate.tiers.filter((t) => key.allowedTiers!.includes(t));
+    if (tiers.length === 0) return null;
+    if (tiers.length === model.tollgate.tiers.length) return model;
+    const pricing: ListedModel['tollgate']['pricing'] = {};
+    for (const t of tiers) if (model.tollgate.pricing[t]) pricing[t] = model.tollgate.pricing[t];
+    return { ...model, tollgate: { tiers, pricing } };
+  }
+
+  /** The list body for this key. */
+  body(key: KeyRecord): string {
+    const signature = key.allowedTiers === null ? '*' : [...key.allowedTiers].sort().join(',');
+    let body = this.bodies.get(signature);
+    if (body === undefined) {
+      const data: ListedModel[] = [];
+      for (const model of this.models.values()) {
+        const shown = this.visible(model, key);
+        if (shown) data.push(shown);
+      }
+      body = JSON.stringify({ object: 'list', data });
+      this.bodies.set(signature, body);
+    }
+    return body;
+  }
+
+  /** One model by id, with or without a tier prefix; null when this key cannot see it. */
+  find(id: string, key: KeyRecord): ListedModel | null {
+    const slash = id.indexOf('/');
+    const prefix = slash === -1 ? '' : id.slice(0, slash);
+    const isTierPrefix = prefix === 'cheap' || prefix === 'resale' || prefix === 'byok';
+    const model = this.models.get(isTierPrefix ? id.slice(slash + 1) : id);
+    if (!model) return null;
+    const shown = this.visible(model, key);
+    if (!shown) return null;
+    if (isTierPrefix && !shown.tollgate.tiers.includes(prefix as Tier)) return null;
+    return isTierPrefix ? { ...shown, id } : shown;
+  }
+}
