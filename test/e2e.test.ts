@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { costOf, formatCredits, parseCredits } from '@tollgate/shared';
+import { costOf, formatCredits, parseCredits, usage } from '@tollgate/shared';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import { eventually, runCommand, startNodeProcess, type RunningProcess } from './support/processes.ts';
 import { freePort } from './support/servers.ts';
@@ -21,10 +21,11 @@ const USAGE = { promptTokens: 1234, completionTokens: 567 };
 // Odd prices so rounding up to the nanocredit matters: 1234 * 0.123456789 + 567 * 0.987654321
 // credits per million tokens = 712,345.679... nanocredits, charged as 712,346.
 const SELL = { input: '0.123456789', output: '0.987654321' };
-const EXPECTED_COST = costOf(
-  { inputTokens: USAGE.promptTokens, outputTokens: USAGE.completionTokens },
-  { inputPerMillion: parseCredits(SELL.input), outputPerMillion: parseCredits(SELL.output) },
-);
+const SELL_INPUT = parseCredits(SELL.input);
+const SELL_OUTPUT = parseCredits(SELL.output);
+const EXPECTED_COST = costOf(usage({ input: USAGE.promptTokens, output: USAGE.completionTokens }), {
+  input: SELL_INPUT, cachedInput: SELL_INPUT, cacheWrite: SELL_INPUT, output: SELL_OUTPUT, reasoning: SELL_OUTPUT,
+});
 
 interface Mode {
   name: string;
@@ -157,13 +158,14 @@ describe.each([embedded, distributed])('end to end: $name', (mode) => {
 
   it('step 3: an operator sets up org, channel, model with price, credit and a customer key over GraphQL', async () => {
     orgId = (await mutate('createOrg', 'CreateOrgInput', 'id name', { name: 'Acme' })).id;
-    const channel = await mutate('createProviderChannel', 'CreateProviderChannelInput', 'id apiKeyLast4 tier', {
-      name: 'upstream-main', baseUrl: fake.url, apiKey: UPSTREAM_KEY, tier: 'resale',
+    const channel = await mutate('createChannel', 'CreateChannelInput', 'id credentialLast4 tier', {
+      name: 'upstream-main', provider: 'openai', baseUrl: fake.url, credential: UPSTREAM_KEY, tier: 'resale',
     });
-    expect(channel.apiKeyLast4).toBe(UPSTREAM_KEY.slice(-4));
+    expect(channel.credentialLast4).toBe(UPSTREAM_KEY.slice(-4));
     await mutate('createModel', 'CreateModelInput', 'id name', {
-      name: 'gpt-4o-mini', channelId: channel.id, upstreamModel: 'gpt-4o-mini-2024-07-18',
-      price: { inputCostPerMillion: '0.1', outputCostPerMillion: '0.5', inputPricePerMillion: SELL.input, outputPricePerMillion: SELL.output },
+      name: 'gpt-4o-mini',
+      prices: [{ tier: 'resale', price: SELL }],
+      targets: [{ channelId: channel.id, upstreamModel: 'gpt-4o-mini-2024-07-18', cost: { input: '0.1', output: '0.5' } }],
     });
     const credit = { orgId, amount: '10', reason: 'welcome credit', idempotencyKey: 'acme-welcome' };
     await mutate('creditOrg', 'CreditOrgInput', 'id amount', credit);
@@ -174,7 +176,7 @@ describe.each([embedded, distributed])('end to end: $name', (mode) => {
     apiKeyId = created.apiKey.id;
     expect(customerKey.startsWith(created.apiKey.prefix)).toBe(true);
     expect(customerKey.endsWith(created.apiKey.last4)).toBe(true);
-    const listed = JSON.stringify(await gql(`{ orgs { apiKeys { id prefix last4 } } channels { id apiKeyLast4 } }`));
+    const listed = JSON.stringify(await gql(`{ orgs { apiKeys { id prefix last4 } } channels { id credentialLast4 } }`));
     expect(listed).not.toContain(customerKey);
     expect(listed).not.toContain(UPSTREAM_KEY);
   });
@@ -186,7 +188,9 @@ describe.each([embedded, distributed])('end to end: $name', (mode) => {
         const page = await client.models.list();
         return page.data.some((m) => m.id === 'gpt-4o-mini') ? page.data : null;
       });
-      expect(models.map((m) => m.id)).toContain('resale/gpt-4o-mini');
+      // Each model once, with the tiers it is served on; a tier-prefixed id still resolves.
+      expect(models.filter((m) => m.id.endsWith('gpt-4o-mini')).map((m) => m.id)).toEqual(['gpt-4o-mini']);
+      expect((await client.models.retrieve('resale/gpt-4o-mini')).id).toBe('resale/gpt-4o-mini');
 
       const { data: completion, response } = await client.chat.completions
         .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello' }] })
@@ -194,7 +198,8 @@ describe.each([embedded, distributed])('end to end: $name', (mode) => {
       expect(completion.choices[0]?.message.content).toBe('Hello from upstream');
       expect(completion.usage?.prompt_tokens).toBe(USAGE.promptTokens);
       expect(response.headers.get('x-tollgate-tier')).toBe('resale');
-      expect(response.headers.get('x-tollgate-provider')).toBe('upstream-main');
+      // The provider, never the operator's internal channel name.
+      expect(response.headers.get('x-tollgate-provider')).toBe('openai');
       expect(response.headers.get('x-tollgate-cost')).toBe(formatCredits(EXPECTED_COST));
       requestIds.push(response.headers.get('x-request-id')!);
 

@@ -21,6 +21,25 @@ export class ConflictError extends Error {
   override name = 'ConflictError';
 }
 
+/** A record other records still use cannot be deleted; `usedBy` names them. */
+export class InUseError extends Error {
+  override name = 'InUseError';
+  constructor(
+    message: string,
+    readonly usedBy: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** The provider's wire protocol has no adapter yet: it can be stored, not called. */
+export class UnsupportedProtocolError extends Error {
+  override name = 'UnsupportedProtocolError';
+  constructor(readonly protocol: string) {
+    super(`the ${protocol} protocol has no adapter yet, so nothing was called; channels and credentials for it are stored and validated, and will be used once it has one`);
+  }
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Ids are UUIDs; anything else cannot name a row, and Postgres would reject it with a 500. */

@@ -9,4 +9,4 @@ export { controlSocketPath, listenControlSocket, createAdminViaSocket, socketAns
 export { createPlatformAdmin, type CreatedAdmin } from './services/admins.ts';
 export { Publisher } from './services/publisher.ts';
 export { UsageConsumer, type UsageConsumerOptions } from './services/usage-consumer.ts';
-export { ConflictError, NotFoundError, ValidationError } from './errors.ts';
+export { ConflictError, InUseError, NotFoundError, UnsupportedProtocolError, ValidationError } from './errors.ts';

@@ -1,10 +1,11 @@
-import { silentLogger, type Logger, type StateStore } from '@tollgate/shared';
+import { silentLogger, type Logger, type ProviderId, type StateStore } from '@tollgate/shared';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { Db } from './db/connect.ts';
 import { authenticate } from './graphql/auth.ts';
 import type { Context } from './graphql/context.ts';
 import { schema } from './graphql/schema.ts';
+import { upgradeLegacyData } from './services/legacy-upgrade.ts';
 import { Publisher } from './services/publisher.ts';
 import { UsageConsumer } from './services/usage-consumer.ts';
 
@@ -17,13 +18,15 @@ export interface ControlPlaneOptions {
   graphiql?: boolean;
   /** Name of this process in the usage stream's consumer group. */
   consumerName?: string;
+  /** Where BYOK test calls go instead of a provider's catalogue base URL (tests, egress proxies). */
+  providerBaseUrls?: Partial<Record<ProviderId, string>>;
 }
 
 export interface ControlPlane {
   yoga: YogaServerInstance<Record<string, never>, Context>;
   publisher: Publisher;
   consumer: UsageConsumer;
-  /** Publishes every snapshot to the state store, then starts consuming usage. */
+  /** Converts data from before routing v2, publishes every snapshot, then starts consuming usage. */
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -50,6 +53,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
       masterKey: options.masterKey,
       publisher,
       logger,
+      ...(options.providerBaseUrls ? { providerBaseUrls: options.providerBaseUrls } : {}),
     }),
     maskedErrors: {
       // Unexpected errors reach the client as "Unexpected error."; the log keeps the detail
@@ -66,10 +70,13 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     publisher,
     consumer,
     async start() {
+      // Before anything is published: the data plane must never see a row in its old form.
+      await upgradeLegacyData(options.db, options.masterKey, logger.child({ component: 'upgrade' }));
       await publisher.publishAll();
       consumer.start();
     },
     async close() {
+      publisher.close();
       await consumer.close();
     },
   };

@@ -13,9 +13,14 @@ export const relations = defineRelations(schema, (r) => ({
     apiKeys: r.many.apiKeys(),
     ledgerEntries: r.many.ledgerEntries(),
     usageRecords: r.many.usageRecords(),
+    byokCredentials: r.many.byokCredentials(),
+    plan: r.one.plans({ from: r.orgs.planId, to: r.plans.id }),
   },
   apiKeys: {
     org: r.one.orgs({ from: r.apiKeys.orgId, to: r.orgs.id, optional: false }),
+  },
+  byokCredentials: {
+    org: r.one.orgs({ from: r.byokCredentials.orgId, to: r.orgs.id, optional: false }),
   },
   ledgerEntries: {
     org: r.one.orgs({ from: r.ledgerEntries.orgId, to: r.orgs.id, optional: false }),
@@ -23,16 +28,26 @@ export const relations = defineRelations(schema, (r) => ({
   usageRecords: {
     org: r.one.orgs({ from: r.usageRecords.orgId, to: r.orgs.id, optional: false }),
   },
+  plans: {
+    orgs: r.many.orgs(),
+    premiumModel: r.one.models({ from: r.plans.premiumModelId, to: r.models.id, optional: false }),
+    continuationModel: r.one.models({ from: r.plans.continuationModelId, to: r.models.id }),
+    fallbackModel: r.one.models({ from: r.plans.fallbackModelId, to: r.models.id }),
+  },
   models: {
     targets: r.many.modelTargets(),
-    prices: r.many.modelPrices(),
+    sellPrices: r.many.modelSellPrices(),
+    byokTargets: r.many.modelByokTargets(),
   },
   modelTargets: {
     model: r.one.models({ from: r.modelTargets.modelId, to: r.models.id, optional: false }),
     channel: r.one.providerChannels({ from: r.modelTargets.channelId, to: r.providerChannels.id, optional: false }),
   },
-  modelPrices: {
-    model: r.one.models({ from: r.modelPrices.modelId, to: r.models.id, optional: false }),
+  modelSellPrices: {
+    model: r.one.models({ from: r.modelSellPrices.modelId, to: r.models.id, optional: false }),
+  },
+  modelByokTargets: {
+    model: r.one.models({ from: r.modelByokTargets.modelId, to: r.models.id, optional: false }),
   },
   providerChannels: {
     targets: r.many.modelTargets(),

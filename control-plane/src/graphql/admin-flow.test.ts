@@ -6,7 +6,8 @@ import { managementTokens, users } from '../db/schema/index.ts';
 import { createHarness, mutate, type GraphQLResult, type Harness } from '../testing/harness.ts';
 
 const UPSTREAM_KEY = 'sk-upstream-test-0123456789abcdef';
-const PRICE = { inputCostPerMillion: '0.1', outputCostPerMillion: '0.5', inputPricePerMillion: '0.15', outputPricePerMillion: '0.75' };
+const PRICE = { input: '0.15', output: '0.75' };
+const COST = { input: '0.1', output: '0.5' };
 
 let h: Harness;
 
@@ -73,18 +74,18 @@ describe.each(['postgres', 'pglite'] as const)('over %s', (database) => {
       const orgId = await createOrg('Acme');
       expect(await balance(orgId)).toBe('0');
 
-      const channel = await mutate(h, 'createProviderChannel', 'CreateProviderChannelInput', 'id name protocol baseUrl tier apiKeyLast4', {
-        name: 'main', baseUrl: 'https://api.example.com/v1/', apiKey: UPSTREAM_KEY, tier: 'resale',
+      const channel = await mutate(h, 'createChannel', 'CreateChannelInput', 'id name provider baseUrl tier credentialLast4', {
+        name: 'main', provider: 'custom', baseUrl: 'https://api.example.com/v1/', credential: UPSTREAM_KEY, tier: 'resale',
       });
-      expect(channel.data).toMatchObject({ name: 'main', protocol: 'openai', baseUrl: 'https://api.example.com/v1', tier: 'resale', apiKeyLast4: 'cdef' });
+      expect(channel.data).toMatchObject({ name: 'main', provider: 'custom', baseUrl: 'https://api.example.com/v1', tier: 'resale', credentialLast4: 'cdef' });
 
       const model = await mutate(h, 'createModel', 'CreateModelInput',
-        'id name targets { channelId upstreamModel priority weight channel { name } } price { inputCostPerMillion outputCostPerMillion inputPricePerMillion outputPricePerMillion }',
-        { name: 'gpt-4o-mini', channelId: channel.data.id, upstreamModel: 'gpt-4o-mini-2024-07-18', price: PRICE });
+        'id name targets { channelId upstreamModel priority weight channel { name } cost { input output } } prices { tier price { input output } }',
+        { name: 'gpt-4o-mini', prices: [{ tier: 'resale', price: PRICE }], targets: [{ channelId: channel.data.id, upstreamModel: 'gpt-4o-mini-2024-07-18', cost: COST }] });
       expect(model.data).toMatchObject({
         name: 'gpt-4o-mini',
-        targets: [{ channelId: channel.data.id, upstreamModel: 'gpt-4o-mini-2024-07-18', priority: 0, weight: 1, channel: { name: 'main' } }],
-        price: PRICE,
+        targets: [{ channelId: channel.data.id, upstreamModel: 'gpt-4o-mini-2024-07-18', priority: 0, weight: 1, channel: { name: 'main' }, cost: COST }],
+        prices: [{ tier: 'resale', price: PRICE }],
       });
 
       const credit = await mutate(h, 'creditOrg', 'CreditOrgInput', 'id amount kind reason idempotencyKey requestId', {
@@ -191,15 +192,16 @@ describe.each(['postgres', 'pglite'] as const)('over %s', (database) => {
 
       const before = (await h.gql(`{ channels { id } models { id } }`)).data!;
       for (const baseUrl of ['not a url', 'ftp://example.com/v1', 'https://user:pw@example.com/v1']) {
-        const r = await mutate(h, 'createProviderChannel', 'CreateProviderChannelInput', 'id', { name: `c-${baseUrl}`, baseUrl, apiKey: UPSTREAM_KEY, tier: 'resale' });
+        const r = await mutate(h, 'createChannel', 'CreateChannelInput', 'id', { name: `c-${baseUrl}`, provider: 'custom', baseUrl, credential: UPSTREAM_KEY, tier: 'resale' });
         expect(r.typename).toBe('ValidationError');
         expect(r.message).not.toContain(UPSTREAM_KEY);
       }
-      const dupe = await mutate(h, 'createProviderChannel', 'CreateProviderChannelInput', 'id', { name: 'main', baseUrl: 'https://x.example/v1', apiKey: UPSTREAM_KEY, tier: 'cheap' });
+      const dupe = await mutate(h, 'createChannel', 'CreateChannelInput', 'id', { name: 'main', provider: 'custom', baseUrl: 'https://x.example/v1', credential: UPSTREAM_KEY, tier: 'cheap' });
       expect(dupe.typename).toBe('ConflictError');
-      const noChannel = await mutate(h, 'createModel', 'CreateModelInput', 'id', { name: 'm2', channelId: '00000000-0000-4000-8000-000000000002', upstreamModel: 'u', price: PRICE });
+      const target = { channelId: '00000000-0000-4000-8000-000000000002', upstreamModel: 'u', cost: COST };
+      const noChannel = await mutate(h, 'createModel', 'CreateModelInput', 'id', { name: 'm2', prices: [{ tier: 'resale', price: PRICE }], targets: [target] });
       expect(noChannel.typename).toBe('NotFoundError');
-      const badPrice = await mutate(h, 'createModel', 'CreateModelInput', 'id', { name: 'm3', channelId: '00000000-0000-4000-8000-000000000002', upstreamModel: 'u', price: { ...PRICE, inputPricePerMillion: '0.1234567891' } });
+      const badPrice = await mutate(h, 'createModel', 'CreateModelInput', 'id', { name: 'm3', prices: [{ tier: 'resale', price: { ...PRICE, input: '0.1234567891' } }] });
       expect(badPrice.errors?.[0]?.message).toMatch(/credits/i);
       expect((await h.gql(`{ channels { id } models { id } }`)).data).toEqual(before);
     });
@@ -212,15 +214,15 @@ describe.each(['postgres', 'pglite'] as const)('over %s', (database) => {
       const everything = await h.gql(`{
         viewer { id email }
         orgs { id name apiKeys { id name prefix last4 status expiresAt createdAt revokedAt } ledgerEntries(first: 10) { edges { node { id amount reason } } } }
-        channels { id name protocol baseUrl tier apiKeyLast4 }
-        models { id name targets { channel { id apiKeyLast4 } } }
+        channels { id name provider baseUrl tier credentialLast4 }
+        models { id name targets { channel { id credentialLast4 } } }
       }`);
       expect(everything.errors).toBeUndefined();
       const text = JSON.stringify(everything);
       expect(text).not.toContain(key.data.secret);
       expect(text).not.toContain(UPSTREAM_KEY);
       expect(text).not.toContain(h.token);
-      expect(text).not.toMatch(/v1\.[A-Za-z0-9_-]{16}\./); // a sealed key
+      expect(text).not.toMatch(/(v1|e1)\.[A-Za-z0-9_-]{11,}\./); // a sealed credential
     });
   });
 });

@@ -17,6 +17,8 @@ export interface PothosTypes {
     /** Exact decimal credits on the wire, nanocredits (bigint) inside. */
     Credits: { Input: bigint; Output: bigint };
     DateTime: { Input: Date; Output: Date };
+    /** Token counts reach 10^12: beyond GraphQL's 32-bit Int, within a double's exact integers. */
+    TokenCount: { Input: number; Output: number };
     ID: { Input: string; Output: string };
   };
 }

@@ -1,27 +1,26 @@
-import {
-  silentLogger,
-  type ChannelRecord,
-  type KeyRecord,
-  type Logger,
-  type ModelRoute,
-  type RouteTable,
-  type StateStore,
-} from '@tollgate/shared';
+import { silentLogger, TIERS, type ByokRecord, type KeyRecord, type Logger, type ProviderId, type RouteTable, type StateStore, type Tier } from '@tollgate/shared';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
-import type { ApiKey, LedgerEntry, Org } from '../db/schema/index.ts';
+import type { ApiKey, ByokCredential, LedgerEntry, Org } from '../db/schema/index.ts';
 import { allBalances, ledgerBalance, rowsOf } from './ledger.ts';
+import { buildRouteTable } from './route-table.ts';
+
+/** setTimeout's longest delay; a later price change is waited for in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Keeps the state store in step with Postgres, which stays the truth: key records by key hash,
- * the route table, and org balances (a cache of the ledger). Called after each committed change
- * and once at startup for everything. A failed publication is logged, not thrown: the change is
- * committed, and the next startup (or the next change, for routes) republishes it.
+ * the route table, BYOK records per (org, provider), and org balances (a cache of the ledger).
+ * Called after each committed change and once at startup for everything. A failed publication is
+ * logged, not thrown: the change is committed, and the next startup (or the next change, for
+ * routes) republishes it.
  */
 export class Publisher {
   // Route tables are built and versioned one at a time, so a table read earlier can never carry a
   // later version than one read after it.
   private routeChain: Promise<void> = Promise.resolve();
+  private priceTimer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly db: Db,
@@ -29,13 +28,15 @@ export class Publisher {
     private readonly logger: Logger = silentLogger,
   ) {}
 
-  /** Startup: every key record, the route table and every org's balance. */
+  /** Startup: every key record, the route table, every BYOK record and every org's balance. */
   async publishAll(): Promise<void> {
     const keys = await this.db.query.apiKeys.findMany({ with: { org: true } });
     for (const key of keys) await this.store.putKeyRecord(key.keyHash, keyRecord(key, key.org));
     await this.publishRoutes();
+    const credentials = await this.db.query.byokCredentials.findMany();
+    for (const credential of credentials) await this.store.putByokRecord(credential.orgId, credential.provider, byokRecord(credential));
     for (const [orgId, balance] of await allBalances(this.db)) await this.store.seedBalance(orgId, balance);
-    this.logger.info('published snapshots', { keys: keys.length });
+    this.logger.info('published snapshots', { keys: keys.length, byokCredentials: credentials.length });
   }
 
   async publishKey(apiKeyId: string): Promise<void> {
@@ -45,8 +46,24 @@ export class Publisher {
     });
   }
 
+  /** After a change to an org that its keys' records carry (allowed tiers, plan). */
+  async publishOrgKeys(orgId: string): Promise<void> {
+    await this.guard('key records', async () => {
+      const keys = await this.db.query.apiKeys.findMany({ where: { orgId }, with: { org: true } });
+      for (const key of keys) await this.store.putKeyRecord(key.keyHash, keyRecord(key, key.org));
+    });
+  }
+
+  /** The org's credential for the provider as it now is: stored, replaced, or removed when deleted. */
+  async publishByok(orgId: string, provider: ProviderId): Promise<void> {
+    await this.guard('byok record', async () => {
+      const credential = await this.db.query.byokCredentials.findFirst({ where: { orgId, provider } });
+      await this.store.putByokRecord(orgId, provider, credential ? byokRecord(credential) : null);
+    });
+  }
+
   publishRoutes(): Promise<void> {
-    const next = this.routeChain.then(() => this.guard('route table', async () => this.store.putRouteTable(await this.buildRouteTable())));
+    const next = this.routeChain.then(() => this.guard('route table', () => this.buildAndPutRoutes()));
     this.routeChain = next;
     return next;
   }
@@ -68,33 +85,43 @@ export class Publisher {
   }
 
   async buildRouteTable(): Promise<RouteTable> {
+    return (await this.buildRoutes()).table;
+  }
+
+  /** Stops the timer that republishes routes when a scheduled price takes effect. */
+  close(): void {
+    this.closed = true;
+    if (this.priceTimer) clearTimeout(this.priceTimer);
+    this.priceTimer = null;
+  }
+
+  private async buildRoutes() {
     // Taken first, so this table's version is later than any change committed before the call.
     const version = await this.nextVersion();
-    const now = new Date();
-    const channelRows = await this.db.query.providerChannels.findMany();
-    const modelRows = await this.db.query.models.findMany({
-      with: {
-        targets: { orderBy: { priority: 'asc' } },
-        prices: { where: { effectiveFrom: { lte: now } }, orderBy: { effectiveFrom: 'desc' }, limit: 1 },
-      },
-    });
-    const channels: Record<string, ChannelRecord> = {};
-    for (const c of channelRows) {
-      channels[c.id] = { id: c.id, name: c.name, protocol: c.protocol, baseUrl: c.baseUrl, tier: c.tier, apiKeySealed: c.apiKeySealed };
+    return buildRouteTable(this.db, version, new Date());
+  }
+
+  private async buildAndPutRoutes(): Promise<void> {
+    const built = await this.buildRoutes();
+    for (const channelId of built.skippedChannels) {
+      this.logger.warn('channel left out of the route table: its credential is still in the pre-v2 format (converted at startup)', { channelId });
     }
-    const models: Record<string, ModelRoute> = {};
-    for (const m of modelRows) {
-      const price = m.prices[0];
-      // A model without a price in effect cannot be sold yet.
-      if (!price) continue;
-      models[m.name] = {
-        name: m.name,
-        price: { inputPerMillion: price.inputPricePerMillion.toString(), outputPerMillion: price.outputPricePerMillion.toString() },
-        targets: m.targets.map((t) => ({ channelId: t.channelId, upstreamModel: t.upstreamModel, priority: t.priority, weight: t.weight })),
-        createdAt: m.createdAt.getTime(),
-      };
-    }
-    return { v: 1, version, channels, models };
+    await this.store.putRouteTable(built.table);
+    this.schedulePriceChange(built.nextPriceChange);
+  }
+
+  /** Prices take effect at their effective date, not at their next unrelated publication. */
+  private schedulePriceChange(at: Date | null): void {
+    if (this.priceTimer) clearTimeout(this.priceTimer);
+    this.priceTimer = null;
+    if (at === null || this.closed) return;
+    // One millisecond past it, so the table built then includes it.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at.getTime() - Date.now() + 1));
+    this.priceTimer = setTimeout(() => {
+      this.priceTimer = null;
+      void this.publishRoutes();
+    }, delay);
+    this.priceTimer.unref();
   }
 
   private async nextVersion(): Promise<number> {
@@ -111,13 +138,25 @@ export class Publisher {
   }
 }
 
+/** Tiers a key may use: its own restriction within its org's; null when neither restricts. */
+export function effectiveTiers(keyTiers: readonly Tier[] | null, orgTiers: readonly Tier[] | null): Tier[] | null {
+  if (keyTiers === null && orgTiers === null) return null;
+  return TIERS.filter((t) => (keyTiers === null || keyTiers.includes(t)) && (orgTiers === null || orgTiers.includes(t)));
+}
+
 export function keyRecord(key: ApiKey, org: Org): KeyRecord {
   return {
-    v: 1,
+    v: 2,
     id: key.id,
     orgId: key.orgId,
     defaultTier: org.defaultTier,
     status: key.status,
     expiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
+    allowedTiers: effectiveTiers(key.allowedTiers, org.allowedTiers),
+    planId: org.planId,
   };
+}
+
+export function byokRecord(credential: ByokCredential): ByokRecord {
+  return { v: 1, id: credential.id, orgId: credential.orgId, provider: credential.provider, credentialSealed: credential.credentialSealed };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type LogFields, type Logger, type StateStore, type UsageEvent } from '@tollgate/shared';
+import { usage, type LogFields, type Logger, type UsageEvent } from '@tollgate/shared';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeAdapters } from '../../../test/support/stores.ts';
@@ -43,28 +43,44 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
   });
 
   const event = (cost: bigint, overrides: Partial<UsageEvent> = {}): UsageEvent => ({
-    v: 1, requestId: `req_${randomUUID()}`, orgId, keyId, model: 'gpt-4o-mini', tier: 'resale',
-    channelId: randomUUID(), upstreamModel: 'gpt-4o-mini-2024', stream: false, inputTokens: 1234, outputTokens: 567,
-    usageSource: 'reported', cost: cost.toString(), startedAt: Date.now() - 50, latencyMs: 42, status: 'ok', httpStatus: 200,
+    v: 2, requestId: `req_${randomUUID()}`, clientRequestId: null, orgId, keyId, model: 'gpt-4o-mini', tier: 'resale', lane: null, provider: 'openai',
+    channelId: randomUUID(), byokCredentialId: null, upstreamModel: 'gpt-4o-mini-2024', endpoint: '/v1/chat/completions', stream: false,
+    usage: usage({ input: 1234, output: 567 }), usageSource: 'reported', chargeKind: 'usage', cost: cost.toString(), providerCost: '0',
+    hold: (cost * 2n).toString(), overHold: false, attempts: [], startedAt: Date.now() - 50, latencyMs: 42, status: 'ok', httpStatus: 200,
+    errorCode: null,
     ...overrides,
   });
+  const settle = (e: UsageEvent) => h.store.settle({ event: e, consumption: [] });
+
+  /** An org of the test's own with 1 credit and a key, so no test counts another's records. */
+  async function ownOrg(): Promise<{ orgId: string; keyId: string }> {
+    const id = (await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: `Metered-${randomUUID()}` })).data.id as string;
+    await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId: id, amount: '1', reason: 'start', idempotencyKey: `start-${id}` });
+    const key = (await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'apiKey { id }', { orgId: id, name: 'k' })).data.apiKey.id as string;
+    return { orgId: id, keyId: key };
+  }
 
   it('writes usage records and ledger debits to the nanocredit, and a replay adds nothing', async () => {
-    const events = [event(712_346n), event(1n, { stream: true, usageSource: 'estimated' }), event(0n, { status: 'upstream_error', httpStatus: 502 })];
-    for (const e of events) await h.store.settle(e);
+    const { orgId, keyId } = await ownOrg();
+    const events = [
+      event(712_346n, { orgId, keyId }),
+      event(1n, { orgId, keyId, stream: true, usageSource: 'estimated' }),
+      event(0n, { orgId, keyId, status: 'upstream_error', httpStatus: 502 }),
+    ];
+    for (const e of events) await settle(e);
     const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-a' });
     consumer.start();
     try {
       await until(async () => (await h.database.db.select().from(usageRecords).where(eq(usageRecords.orgId, orgId))).length === 3);
       await until(async () => (await ledgerBalance(h.database.db, orgId)) === 1_000_000_000n - 712_347n);
       const record = await h.database.db.query.usageRecords.findFirst({ where: { requestId: events[0]!.requestId } });
-      expect(record).toMatchObject({ apiKeyId: keyId, model: 'gpt-4o-mini', tier: 'resale', inputTokens: 1234, outputTokens: 567, cost: 712_346n, usageSource: 'reported', status: 'ok', httpStatus: 200, latencyMs: 42, stream: false });
+      expect(record).toMatchObject({ apiKeyId: keyId, model: 'gpt-4o-mini', tier: 'resale', inputTokens: 1234, outputTokens: 567, cachedInputTokens: 0, cost: 712_346n, chargeKind: 'usage', usageSource: 'reported', status: 'ok', httpStatus: 200, latencyMs: 42, stream: false });
       const debits = await h.database.db.query.ledgerEntries.findMany({ where: { orgId, kind: 'usage' } });
       expect(debits.map((d) => d.amount).sort((a, b) => (a < b ? -1 : 1))).toEqual([-712_346n, -1n]);
       expect(debits.find((d) => d.amount === -1n)).toMatchObject({ requestId: events[1]!.requestId, idempotencyKey: `usage:${events[1]!.requestId}` });
 
       // Replay: the data plane settles the same requests again (each appends its event once more).
-      for (const e of events) await h.store.settle(e);
+      for (const e of events) await settle(e);
       await consumer.close();
       consumer.start();
       await new Promise((r) => setTimeout(r, 300));
@@ -87,6 +103,9 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
   });
 
   it('lists an org\'s usage newest first as a connection', async () => {
+    const { orgId, keyId } = await ownOrg();
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-list' });
+    await consumer.process([1, 2, 3].map((i) => ({ id: `9-${i}`, payload: JSON.stringify(event(BigInt(i), { orgId, keyId })) })));
     const r = await h.gql(`query($id: ID!) { usageRecords(orgId: $id, first: 2) { edges { cursor node { requestId createdAt } } pageInfo { hasNextPage endCursor } } }`, { id: orgId });
     expect(r.errors).toBeUndefined();
     const page = r.data!.usageRecords;
@@ -106,7 +125,7 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     consumer.start();
     await new Promise((r) => setTimeout(r, 50));
     const late = event(5n);
-    await h.store.settle(late);
+    await settle(late);
     await consumer.close();
     expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: late.requestId } })).toBeDefined();
     expect(await ledgerBalance(h.database.db, orgId)).toBe(before - 5n);
@@ -119,7 +138,7 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     try {
       const e = event(3n);
       const waiting = consumer.whenConsumed(e.requestId);
-      await h.store.settle(e);
+      await settle(e);
       await waiting;
       expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: e.requestId } })).toMatchObject({ cost: 3n });
       await consumer.whenConsumed(e.requestId, 100); // already consumed: at once
@@ -143,5 +162,52 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: orphan.requestId } })).toBeUndefined();
     expect(seen).toEqual([good.requestId]);
     expect(logs.some((l) => l.startsWith('usage event refused by the database'))).toBe(true);
+  });
+
+  it('writes every v2 column, and token counts past 32 bits exactly', async () => {
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-v2' });
+    const attempts = [
+      { channelId: randomUUID(), provider: 'groq', upstreamModel: 'llama', outcome: 'failed' as const, status: 503, errorClass: 'status', message: 'HTTP 503: overloaded', latencyMs: 12 },
+      { channelId: randomUUID(), provider: 'openai', upstreamModel: 'gpt-x', outcome: 'ok' as const, status: 200, errorClass: null, message: null, latencyMs: 80 },
+    ];
+    const big = event(3_000_000_000_123n, {
+      usage: { input: 3_000_000_000, cachedInput: 4_000_000_001, cacheWrite: 5_000_000_002, output: 6_000_000_003, reasoning: 1_000_000_000_000 },
+      lane: 'continuation', endpoint: '/v1/responses', providerCost: '2000000000000', hold: '3000000000123', overHold: true,
+      attempts, status: 'cut_at_hold', httpStatus: 200, errorCode: null, clientRequestId: 'client-correlation-1',
+    });
+    await consumer.process([{ id: '2-1', payload: JSON.stringify(big) }]);
+    const record = await h.database.db.query.usageRecords.findFirst({ where: { requestId: big.requestId } });
+    expect(record).toMatchObject({
+      inputTokens: 3_000_000_000, cachedInputTokens: 4_000_000_001, cacheWriteTokens: 5_000_000_002, outputTokens: 6_000_000_003,
+      reasoningTokens: 1_000_000_000_000, lane: 'continuation', provider: 'openai', endpoint: '/v1/responses', clientRequestId: 'client-correlation-1', cost: 3_000_000_000_123n,
+      providerCost: 2_000_000_000_000n, hold: 3_000_000_000_123n, overHold: true, attempts, status: 'cut_at_hold', errorCode: null,
+    });
+    const entry = await h.database.db.query.ledgerEntries.findFirst({ where: { requestId: big.requestId } });
+    expect(entry).toMatchObject({ amount: -3_000_000_000_123n, kind: 'usage' });
+    const gql = await h.gql(
+      `query($id: String!) { usageRecord(requestId: $id) { inputTokens cachedInputTokens cacheWriteTokens outputTokens reasoningTokens lane chargeKind overHold attempts { provider outcome status message } } }`,
+      { id: big.requestId },
+    );
+    expect(gql.data?.usageRecord).toEqual({
+      inputTokens: 3_000_000_000, cachedInputTokens: 4_000_000_001, cacheWriteTokens: 5_000_000_002, outputTokens: 6_000_000_003,
+      reasoningTokens: 1_000_000_000_000, lane: 'continuation', chargeKind: 'usage', overHold: true,
+      attempts: [
+        { provider: 'groq', outcome: 'failed', status: 503, message: 'HTTP 503: overloaded' },
+        { provider: 'openai', outcome: 'ok', status: 200, message: null },
+      ],
+    });
+  });
+
+  it('books a BYOK fee as its own ledger kind, once per request', async () => {
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-byok' });
+    const credentialId = randomUUID();
+    const fee = event(51n, { tier: 'byok', chargeKind: 'byok_fee', provider: 'groq', channelId: null, byokCredentialId: credentialId, providerCost: '0' });
+    await consumer.process([{ id: '3-1', payload: JSON.stringify(fee) }]);
+    await consumer.process([{ id: '3-2', payload: JSON.stringify(fee) }]);
+    expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: fee.requestId } })).toMatchObject({
+      tier: 'byok', chargeKind: 'byok_fee', channelId: null, byokCredentialId: credentialId, cost: 51n, providerCost: 0n,
+    });
+    const entries = await h.database.db.query.ledgerEntries.findMany({ where: { requestId: fee.requestId } });
+    expect(entries).toEqual([expect.objectContaining({ amount: -51n, kind: 'byok_fee', reason: 'byok fee: gpt-4o-mini (groq)', idempotencyKey: `usage:${fee.requestId}` })]);
   });
 });

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { decodeUsageEvent, silentLogger, type Logger, type StateStore, type UsageDelivery, type UsageEvent } from '@tollgate/shared';
+import { decodeUsageEvent, MAX_RECORDED_ATTEMPTS, silentLogger, type Logger, type StateStore, type UsageDelivery, type UsageEvent } from '@tollgate/shared';
 import type { Db } from '../db/connect.ts';
 import { isDataError } from '../db/errors.ts';
 import { ledgerEntries, usageRecords } from '../db/schema/index.ts';
@@ -135,26 +135,7 @@ export class UsageConsumer {
     await this.db.transaction(async (tx) => {
       await tx
         .insert(usageRecords)
-        .values(
-          events.map((e) => ({
-            requestId: e.requestId,
-            orgId: e.orgId,
-            apiKeyId: e.keyId,
-            model: e.model,
-            tier: e.tier,
-            channelId: e.channelId,
-            upstreamModel: e.upstreamModel,
-            stream: e.stream,
-            inputTokens: e.inputTokens,
-            outputTokens: e.outputTokens,
-            usageSource: e.usageSource,
-            cost: BigInt(e.cost),
-            status: e.status,
-            httpStatus: e.httpStatus,
-            latencyMs: Math.max(0, Math.round(e.latencyMs)),
-            startedAt: new Date(e.startedAt),
-          })),
-        )
+        .values(events.map(usageRecordOf))
         .onConflictDoNothing({ target: usageRecords.requestId });
       // Free requests leave a usage record but no ledger entry.
       const debits = events.filter((e) => BigInt(e.cost) > 0n);
@@ -165,8 +146,9 @@ export class UsageConsumer {
           debits.map((e) => ({
             orgId: e.orgId,
             amount: -BigInt(e.cost),
-            kind: 'usage' as const,
-            reason: `usage: ${e.model}`,
+            // The entry's kind is what the event charged: the sell price, or the BYOK fee.
+            kind: e.chargeKind === 'byok_fee' ? ('byok_fee' as const) : ('usage' as const),
+            reason: e.chargeKind === 'byok_fee' ? `byok fee: ${e.model} (${e.provider ?? 'unknown provider'})` : `usage: ${e.model}`,
             idempotencyKey: `${USAGE_KEY_PREFIX}${e.requestId}`,
             requestId: e.requestId,
           })),
@@ -216,4 +198,41 @@ export class UsageConsumer {
       this.wake = done;
     });
   }
+}
+
+/** The usage record of an event: every column, token counts exact (64-bit), attempts bounded. */
+function usageRecordOf(e: UsageEvent): typeof usageRecords.$inferInsert {
+  return {
+    requestId: e.requestId,
+    // Absent from events of data planes older than the field.
+    clientRequestId: e.clientRequestId ?? null,
+    orgId: e.orgId,
+    apiKeyId: e.keyId,
+    model: e.model,
+    tier: e.tier,
+    lane: e.lane,
+    provider: e.provider,
+    channelId: e.channelId,
+    byokCredentialId: e.byokCredentialId,
+    upstreamModel: e.upstreamModel,
+    endpoint: e.endpoint,
+    stream: e.stream,
+    inputTokens: e.usage.input,
+    cachedInputTokens: e.usage.cachedInput,
+    cacheWriteTokens: e.usage.cacheWrite,
+    outputTokens: e.usage.output,
+    reasoningTokens: e.usage.reasoning,
+    usageSource: e.usageSource,
+    chargeKind: e.chargeKind,
+    cost: BigInt(e.cost),
+    providerCost: BigInt(e.providerCost),
+    hold: BigInt(e.hold),
+    overHold: e.overHold,
+    attempts: e.attempts.slice(0, MAX_RECORDED_ATTEMPTS),
+    status: e.status,
+    httpStatus: e.httpStatus,
+    errorCode: e.errorCode,
+    latencyMs: Math.max(0, Math.round(e.latencyMs)),
+    startedAt: new Date(e.startedAt),
+  };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MemoryStateStore, type StateStore } from '@tollgate/shared';
+import { MemoryStateStore, type Logger, type ProviderId, type StateStore } from '@tollgate/shared';
 import { createTestDatabase, type TestService } from '../../../test/support/services.ts';
 import { openDatabase, type Database } from '../db/connect.ts';
 import { migrate } from '../db/migrate.ts';
@@ -28,13 +28,27 @@ export type HarnessDatabase = 'postgres' | 'pglite';
  * A migrated test database, a control plane over it, and an admin token: one per suite. Postgres
  * is a fresh database on the test server; PGlite (the embedded default) lives in memory.
  */
-export async function createHarness(options: { store?: StateStore; database?: HarnessDatabase } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  store?: StateStore;
+  database?: HarnessDatabase;
+  logger?: Logger;
+  providerBaseUrls?: Partial<Record<ProviderId, string>>;
+}
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const service: TestService | null = options.database === 'pglite' ? null : await createTestDatabase();
   const database = await openDatabase(service ? { databaseUrl: service.url, dataDir: '/nonexistent' } : { inMemory: true });
   await migrate(database);
   const store = options.store ?? new MemoryStateStore();
   const masterKey = randomBytes(32);
-  const controlPlane = createControlPlane({ db: database.db, store, masterKey, graphiql: false });
+  const controlPlane = createControlPlane({
+    db: database.db,
+    store,
+    masterKey,
+    graphiql: false,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.providerBaseUrls ? { providerBaseUrls: options.providerBaseUrls } : {}),
+  });
   const { token } = await createPlatformAdmin(database.db, `admin-${randomBytes(3).toString('hex')}@example.com`);
   return {
     database,

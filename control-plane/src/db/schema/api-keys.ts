@@ -1,7 +1,10 @@
-import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { orgs } from './orgs.ts';
+import type { KeyStatus, Tier } from '@tollgate/shared';
+import { sql } from 'drizzle-orm';
+import { check, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { orgs, tierListCheck } from './orgs.ts';
 
-export type ApiKeyStatus = 'active' | 'revoked';
+/** active and disabled can turn into each other; revoked is final. */
+export type ApiKeyStatus = KeyStatus;
 
 /** Customer API keys (`tg_...`) for the data plane. Only the SHA-256 is stored. */
 export const apiKeys = pgTable(
@@ -16,11 +19,17 @@ export const apiKeys = pgTable(
     prefix: text('prefix').notNull(),
     last4: text('last4').notNull(),
     status: text('status').$type<ApiKeyStatus>().notNull().default('active'),
+    /** Tiers this key may use, within its org's; null for all the org allows. */
+    allowedTiers: text('allowed_tiers').$type<Tier>().array(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
-  (t) => [index('api_keys_org_id_idx').on(t.orgId)],
+  (t) => [
+    index('api_keys_org_id_idx').on(t.orgId),
+    check('api_keys_status_check', sql`${t.status} in ('active', 'disabled', 'revoked')`),
+    check('api_keys_allowed_tiers_check', tierListCheck(t.allowedTiers)),
+  ],
 );
 
 export type ApiKey = typeof apiKeys.$inferSelect;

@@ -2,7 +2,8 @@ import { bigint, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-co
 import { orgs } from './orgs.ts';
 import { users } from './users.ts';
 
-export type LedgerKind = 'adjustment' | 'usage';
+/** usage: a request's sell price; byok_fee: the fee on a byok request (DESIGN.md, "BYOK"). */
+export type LedgerKind = 'adjustment' | 'usage' | 'byok_fee';
 
 /**
  * Append-only: every movement of an org's money is one entry, and the balance is their sum.

@@ -1,17 +1,50 @@
-import { bigint, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { OperatorTier, ProviderId } from '@tollgate/shared';
+import { sql, type SQL } from 'drizzle-orm';
+import { bigint, check, index, integer, pgTable, text, timestamp, unique, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { providerChannels } from './provider-channels.ts';
 
-/** A public model name customers ask for, routed to one or more targets. */
-export const models = pgTable('models', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  name: text('name').notNull().unique(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-});
+/**
+ * Prices are nanocredits per million tokens for each usage bucket (shared/src/pricing.ts). Cached
+ * input, cache writes and reasoning are nullable: null falls back to the input (cached, write) or
+ * output (reasoning) rate, never to zero.
+ */
+function perMillion(name: string) {
+  return bigint(name, { mode: 'bigint' });
+}
 
-/** Where a model is served: a channel and the model name upstream. Lower priority runs first. */
+function nonNegative(...columns: AnyPgColumn[]): SQL {
+  return sql.join(
+    columns.map((c) => sql`(${c} is null or ${c} >= 0)`),
+    sql` and `,
+  );
+}
+
+/** A public model name customers ask for (`[tier/]name`), routed to targets. */
+export const models = pgTable(
+  'models',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull().unique(),
+    /** The largest output per choice: the hold when a client sets no cap. */
+    maxOutputTokens: integer('max_output_tokens').notNull().default(4096),
+    contextWindow: integer('context_window'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true })
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => new Date()),
+  },
+  (t) => [check('models_limits_check', sql`${t.maxOutputTokens} > 0 and (${t.contextWindow} is null or ${t.contextWindow} > 0)`)],
+);
+
+/**
+ * Where a model is served on the operator's tiers: a channel, the model name upstream, and what
+ * the operator pays for it. Lower priority runs first; equal priorities share traffic by weight.
+ */
 export const modelTargets = pgTable(
   'model_targets',
   {
+    id: uuid('id').primaryKey().defaultRandom(),
     modelId: uuid('model_id')
       .notNull()
       .references(() => models.id),
@@ -21,15 +54,82 @@ export const modelTargets = pgTable(
     upstreamModel: text('upstream_model').notNull(),
     priority: integer('priority').notNull().default(0),
     weight: integer('weight').notNull().default(1),
+    // Defaults only for rows from before costs moved here; startup fills them from the old prices.
+    costInput: perMillion('cost_input_per_million').notNull().default(0n),
+    costOutput: perMillion('cost_output_per_million').notNull().default(0n),
+    costCachedInput: perMillion('cost_cached_input_per_million'),
+    costCacheWrite: perMillion('cost_cache_write_per_million'),
+    costReasoning: perMillion('cost_reasoning_per_million'),
   },
-  (t) => [primaryKey({ columns: [t.modelId, t.channelId, t.upstreamModel] })],
+  (t) => [
+    unique('model_targets_model_channel_upstream_key').on(t.modelId, t.channelId, t.upstreamModel),
+    index('model_targets_channel_id_idx').on(t.channelId),
+    check('model_targets_weight_check', sql`${t.priority} >= 0 and ${t.weight} > 0`),
+    check('model_targets_cost_check', nonNegative(t.costInput, t.costOutput, t.costCachedInput, t.costCacheWrite, t.costReasoning)),
+  ],
 );
 
 /**
- * Prices in nanocredits per million tokens, with effective dates: the current price of a model is
- * the row with the latest `effective_from` not in the future. Rows are never updated.
+ * What customers pay for a model on an operator tier, with effective dates: the price of a tier at
+ * an instant is its row with the latest `effective_from` not after it. Rows are never updated, so
+ * past requests stay priceable as they were.
  */
-export const modelPrices = pgTable(
+export const modelSellPrices = pgTable(
+  'model_sell_prices',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id),
+    tier: text('tier').$type<OperatorTier>().notNull(),
+    input: perMillion('input_per_million').notNull(),
+    output: perMillion('output_per_million').notNull(),
+    cachedInput: perMillion('cached_input_per_million'),
+    cacheWrite: perMillion('cache_write_per_million'),
+    reasoning: perMillion('reasoning_per_million'),
+    effectiveFrom: timestamp('effective_from', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Two prices from the same instant would make that instant's price ambiguous.
+    unique('model_sell_prices_model_tier_effective_key').on(t.modelId, t.tier, t.effectiveFrom),
+    check('model_sell_prices_tier_check', sql`${t.tier} in ('cheap', 'resale')`),
+    check('model_sell_prices_price_check', nonNegative(t.input, t.output, t.cachedInput, t.cacheWrite, t.reasoning)),
+  ],
+);
+
+/**
+ * Where a `byok/` request for a model goes when the org holds a credential for the provider, and
+ * the provider's paid list price: the BYOK fee is a share of it, even when the customer's key is
+ * on a free tier.
+ */
+export const modelByokTargets = pgTable(
+  'model_byok_targets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id),
+    provider: text('provider').$type<ProviderId>().notNull(),
+    upstreamModel: text('upstream_model').notNull(),
+    listInput: perMillion('list_input_per_million').notNull(),
+    listOutput: perMillion('list_output_per_million').notNull(),
+    listCachedInput: perMillion('list_cached_input_per_million'),
+    listCacheWrite: perMillion('list_cache_write_per_million'),
+    listReasoning: perMillion('list_reasoning_per_million'),
+  },
+  (t) => [
+    unique('model_byok_targets_model_provider_key').on(t.modelId, t.provider),
+    check('model_byok_targets_price_check', nonNegative(t.listInput, t.listOutput, t.listCachedInput, t.listCacheWrite, t.listReasoning)),
+  ],
+);
+
+/**
+ * Prices from before v2: one cost and one sell price per model for every tier. Startup moves each
+ * row into `model_sell_prices` (for the tiers the model's channels serve) and the cost onto the
+ * model's targets, then deletes it; nothing else reads this table.
+ */
+export const legacyModelPrices = pgTable(
   'model_prices',
   {
     id: uuid('id').primaryKey().defaultRandom(),
@@ -47,4 +147,5 @@ export const modelPrices = pgTable(
 
 export type Model = typeof models.$inferSelect;
 export type ModelTarget = typeof modelTargets.$inferSelect;
-export type ModelPrice = typeof modelPrices.$inferSelect;
+export type ModelSellPrice = typeof modelSellPrices.$inferSelect;
+export type ModelByokTarget = typeof modelByokTargets.$inferSelect;

@@ -1,12 +1,25 @@
 import type { Tier } from '@tollgate/shared';
-import { pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { check, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { plans } from './plans.ts';
 
-/** A customer organisation: owns API keys, a balance (its ledger) and usage. */
-export const orgs = pgTable('orgs', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  name: text('name').notNull(),
-  defaultTier: text('default_tier').$type<Tier>().notNull().default('resale'),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-});
+/** A text[] of tiers: null (no restriction) or a non-empty subset of the tiers. */
+export const tierListCheck = (column: unknown) =>
+  sql`${column} is null or (cardinality(${column}) > 0 and ${column} <@ array['cheap', 'resale', 'byok']::text[])`;
+
+/** A customer organisation: owns API keys, BYOK credentials, a balance (its ledger) and usage. */
+export const orgs = pgTable(
+  'orgs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    defaultTier: text('default_tier').$type<Tier>().notNull().default('resale'),
+    /** Tiers every key of the org may use; null for all. A key's own restriction narrows it further. */
+    allowedTiers: text('allowed_tiers').$type<Tier>().array(),
+    planId: uuid('plan_id').references(() => plans.id),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check('orgs_allowed_tiers_check', tierListCheck(t.allowedTiers))],
+);
 
 export type Org = typeof orgs.$inferSelect;

@@ -1,6 +1,11 @@
-import type { Tier, UsageSource, UsageStatus } from '@tollgate/shared';
-import { bigint, boolean, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { AttemptRecord, ChargeKind, Lane, Tier, UsageSource, UsageStatus } from '@tollgate/shared';
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { orgs } from './orgs.ts';
+
+/** Token counts reach 10^12 (MAX_TOKEN_COUNT): 64-bit columns, exact as JavaScript numbers. */
+function tokens(name: string) {
+  return bigint(name, { mode: 'number' }).notNull().default(0);
+}
 
 /**
  * One row per finished request, written by the usage consumer. The request id is the primary key,
@@ -10,6 +15,8 @@ export const usageRecords = pgTable(
   'usage_records',
   {
     requestId: text('request_id').primaryKey(),
+    /** The client's own x-request-id, when it sent a well-formed one, for correlation. */
+    clientRequestId: text('client_request_id'),
     orgId: uuid('org_id')
       .notNull()
       .references(() => orgs.id),
@@ -18,15 +25,37 @@ export const usageRecords = pgTable(
     apiKeyId: uuid('api_key_id').notNull(),
     model: text('model').notNull(),
     tier: text('tier').$type<Tier>().notNull(),
-    channelId: uuid('channel_id').notNull(),
-    upstreamModel: text('upstream_model').notNull(),
+    lane: text('lane').$type<Lane>(),
+    /** The provider that served the request (the last attempt), null when none was called. */
+    provider: text('provider'),
+    /** The operator channel, or null for byok (then byok_credential_id) or when none was called. */
+    channelId: uuid('channel_id'),
+    byokCredentialId: uuid('byok_credential_id'),
+    upstreamModel: text('upstream_model'),
+    // The default names the only endpoint there was before v2.
+    endpoint: text('endpoint').notNull().default('/v1/chat/completions'),
     stream: boolean('stream').notNull(),
-    inputTokens: integer('input_tokens').notNull(),
-    outputTokens: integer('output_tokens').notNull(),
+    // Five disjoint buckets (shared/src/canonical/usage.ts). Rows from before v2 hold the whole
+    // prompt in input and the whole completion in output.
+    inputTokens: tokens('input_tokens'),
+    cachedInputTokens: tokens('cached_input_tokens'),
+    cacheWriteTokens: tokens('cache_write_tokens'),
+    outputTokens: tokens('output_tokens'),
+    reasoningTokens: tokens('reasoning_tokens'),
     usageSource: text('usage_source').$type<UsageSource>().notNull(),
+    chargeKind: text('charge_kind').$type<ChargeKind>().notNull().default('usage'),
+    /** Nanocredits debited: the sell price, or for byok the fee. */
     cost: bigint('cost', { mode: 'bigint' }).notNull(),
+    /** Nanocredits the operator pays the provider (0 for byok), for margins. */
+    providerCost: bigint('provider_cost', { mode: 'bigint' }).notNull().default(0n),
+    /** Nanocredits held at admission; cost never exceeds it. */
+    hold: bigint('hold', { mode: 'bigint' }).notNull().default(0n),
+    /** The usage priced above the hold and was billed at the hold. */
+    overHold: boolean('over_hold').notNull().default(false),
+    attempts: jsonb('attempts').$type<AttemptRecord[]>().notNull().default([]),
     status: text('status').$type<UsageStatus>().notNull(),
     httpStatus: integer('http_status').notNull(),
+    errorCode: text('error_code'),
     latencyMs: integer('latency_ms').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     // Millisecond precision, as JavaScript dates have: connection cursors carry created_at, and a

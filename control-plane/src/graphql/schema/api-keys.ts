@@ -1,9 +1,10 @@
 import { generateSecret } from '@tollgate/shared';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, ne } from 'drizzle-orm';
 import { apiKeys } from '../../db/schema/index.ts';
 import { builder } from '../builder.ts';
-import { isUuid, NotFoundError, ValidationError } from '../../errors.ts';
-import { ApiKeyStatusEnum } from './enums.ts';
+import { ConflictError, isUuid, NotFoundError, ValidationError } from '../../errors.ts';
+import { setApiKeyAllowedTiers, setApiKeyStatus } from '../../services/access.ts';
+import { ApiKeyStatusEnum, TierEnum } from './enums.ts';
 
 // Never exposes key_hash: the secret is shown once, in CreateApiKeyPayload, and nowhere else.
 export const ApiKeyRef = builder.drizzleObject('apiKeys', {
@@ -15,6 +16,11 @@ export const ApiKeyRef = builder.drizzleObject('apiKeys', {
     prefix: t.exposeString('prefix'),
     last4: t.exposeString('last4'),
     status: t.expose('status', { type: ApiKeyStatusEnum }),
+    allowedTiers: t.expose('allowedTiers', {
+      type: [TierEnum],
+      nullable: true,
+      description: 'Tiers this key may use, within its org\'s; null for all the org allows.',
+    }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
@@ -82,11 +88,11 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: RevokeApiKeyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       if (!isUuid(input.id)) throw new NotFoundError('no API key with this id');
-      // Revoking twice is harmless: the first revocation time is kept.
+      // Revoking twice is harmless: the first revocation time is kept. A disabled key can be revoked.
       const [revoked] = await ctx.db
         .update(apiKeys)
         .set({ status: 'revoked', revokedAt: new Date() })
-        .where(and(eq(apiKeys.id, input.id), eq(apiKeys.status, 'active')))
+        .where(and(eq(apiKeys.id, input.id), ne(apiKeys.status, 'revoked')))
         .returning();
       const key = revoked ?? (await ctx.db.query.apiKeys.findFirst({ where: { id: input.id } }));
       if (!key) throw new NotFoundError('no API key with this id');
@@ -96,3 +102,37 @@ builder.mutationFields((t) => ({
   }),
 }));
 
+const ApiKeyIdInput = builder.inputType('ApiKeyIdInput', { fields: (t) => ({ id: t.id({ required: true }) }) });
+
+const SetApiKeyAllowedTiersInput = builder.inputType('SetApiKeyAllowedTiersInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    tiers: t.field({ type: [TierEnum], description: 'At least one tier; null (or left out) allows all the org allows.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  disableApiKey: t.field({
+    type: ApiKeyRef,
+    description: 'The key stops working at once (HTTP 401 key_disabled) until it is enabled again.',
+    authScopes: { platformAdmin: true },
+    errors: { types: [NotFoundError, ConflictError] },
+    args: { input: t.arg({ type: ApiKeyIdInput, required: true }) },
+    resolve: (_root, { input }, ctx) => setApiKeyStatus(ctx, input.id, 'disabled'),
+  }),
+  enableApiKey: t.field({
+    type: ApiKeyRef,
+    description: 'Re-enables a disabled key; a revoked key stays revoked (ConflictError).',
+    authScopes: { platformAdmin: true },
+    errors: { types: [NotFoundError, ConflictError] },
+    args: { input: t.arg({ type: ApiKeyIdInput, required: true }) },
+    resolve: (_root, { input }, ctx) => setApiKeyStatus(ctx, input.id, 'active'),
+  }),
+  setApiKeyAllowedTiers: t.field({
+    type: ApiKeyRef,
+    authScopes: { platformAdmin: true },
+    errors: { types: [ValidationError, NotFoundError] },
+    args: { input: t.arg({ type: SetApiKeyAllowedTiersInput, required: true }) },
+    resolve: (_root, { input }, ctx) => setApiKeyAllowedTiers(ctx, input.id, input.tiers ?? null),
+  }),
+}));

@@ -1,4 +1,4 @@
-import { TIERS } from '@tollgate/shared';
+import { LANES, TIERS } from '@tollgate/shared';
 import { builder } from '../builder.ts';
 
 export const TierEnum = builder.enumType('Tier', {
@@ -6,6 +6,34 @@ export const TierEnum = builder.enumType('Tier', {
   values: TIERS,
 });
 
-export const ApiKeyStatusEnum = builder.enumType('ApiKeyStatus', { values: ['active', 'revoked'] as const });
+export const OperatorTierEnum = builder.enumType('OperatorTier', {
+  description: 'The tiers an operator channel serves and the tiers a model is sold on; byok uses only each org\'s own credentials.',
+  values: ['cheap', 'resale'] as const,
+});
 
-export const LedgerKindEnum = builder.enumType('LedgerKind', { values: ['adjustment', 'usage'] as const });
+export const ApiKeyStatusEnum = builder.enumType('ApiKeyStatus', {
+  description: 'active and disabled can be switched back and forth; revoked is final.',
+  values: ['active', 'disabled', 'revoked'] as const,
+});
+
+export const LedgerKindEnum = builder.enumType('LedgerKind', {
+  description: 'adjustment: a manual credit or debit; usage: a request\'s price; byok_fee: the fee on a request made with the org\'s own credential.',
+  values: ['adjustment', 'usage', 'byok_fee'] as const,
+});
+
+export const ChargeKindEnum = builder.enumType('ChargeKind', {
+  description: 'What a request was charged: usage at the sell price, or for byok the BYOK fee.',
+  values: ['usage', 'byok_fee'] as const,
+});
+
+export const LaneEnum = builder.enumType('Lane', { description: 'The plan lane an `auto` request took.', values: LANES });
+
+export const CredentialKindEnum = builder.enumType('CredentialKind', {
+  description: 'api_key: the key as text; aws: a JSON object {accessKeyId, secretAccessKey, region, sessionToken?}; azure: a JSON object {endpoint, apiKey, apiVersion, deployment?}.',
+  values: ['api_key', 'aws', 'azure'] as const,
+});
+
+export const PlanWindowEnum = builder.enumType('PlanWindow', {
+  description: 'The fair-use window: a calendar day, ISO week or month, in UTC.',
+  values: ['day', 'week', 'month'] as const,
+});

@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, InUseError, NotFoundError, UnsupportedProtocolError, ValidationError } from '../../errors.ts';
 
 /** The interface every typed mutation error implements, so clients can select `... on Error`. */
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -30,4 +30,24 @@ builder.objectType(ConflictError, {
   description: 'The change conflicts with existing data (a taken name, a reused idempotency key); nothing was changed.',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof ConflictError,
+});
+
+builder.objectType(InUseError, {
+  name: 'InUseError',
+  description: 'The record is still used by others, so it was not deleted; nothing was changed.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof InUseError,
+  fields: (t) => ({
+    usedBy: t.exposeStringList('usedBy', { description: 'The names of the records that use it.' }),
+  }),
+});
+
+builder.objectType(UnsupportedProtocolError, {
+  name: 'UnsupportedProtocolError',
+  description: 'The provider\'s wire protocol has no adapter yet: nothing was called.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof UnsupportedProtocolError,
+  fields: (t) => ({
+    protocol: t.exposeString('protocol'),
+  }),
 });

@@ -1,110 +1,176 @@
-import { modelPrices, models, modelTargets } from '../../db/schema/index.ts';
-import { isUniqueViolation } from '../../db/errors.ts';
-import { builder } from '../builder.ts';
+import type { ModelSellPrice } from '../../db/schema/index.ts';
 import { ConflictError, isUuid, NotFoundError, ValidationError } from '../../errors.ts';
+import { createModel, setModelPrice, updateModel } from '../../services/models.ts';
+import { costOf, listOf } from '../../services/prices.ts';
+import { builder } from '../builder.ts';
+import { OperatorTierEnum } from './enums.ts';
+import { TokenPriceInput, TokenPriceRef } from './prices.ts';
 
-const ModelPriceRef = builder.drizzleObject('modelPrices', {
+const ModelPriceRef = builder.drizzleObject('modelSellPrices', {
   name: 'ModelPrice',
-  description: 'Credits per million tokens: cost is what the upstream charges, price what the customer pays.',
+  description: 'What customers pay for a model on a tier from `effectiveFrom` on, until a later price takes over.',
   fields: (t) => ({
-    inputCostPerMillion: t.expose('inputCostPerMillion', { type: 'Credits' }),
-    outputCostPerMillion: t.expose('outputCostPerMillion', { type: 'Credits' }),
-    inputPricePerMillion: t.expose('inputPricePerMillion', { type: 'Credits' }),
-    outputPricePerMillion: t.expose('outputPricePerMillion', { type: 'Credits' }),
+    id: t.exposeID('id'),
+    tier: t.expose('tier', { type: OperatorTierEnum }),
+    price: t.field({ type: TokenPriceRef, resolve: (p) => p }),
     effectiveFrom: t.expose('effectiveFrom', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
 
-const ModelTargetRef = builder.drizzleObject('modelTargets', {
+export const ModelTargetRef = builder.drizzleObject('modelTargets', {
   name: 'ModelTarget',
+  description: 'Where a model is served on the operator\'s tiers. Lower priority runs first; equal priorities share traffic by weight.',
   fields: (t) => ({
+    id: t.exposeID('id'),
+    modelId: t.exposeID('modelId'),
+    model: t.relation('model'),
     channelId: t.exposeID('channelId'),
     channel: t.relation('channel'),
     upstreamModel: t.exposeString('upstreamModel'),
     priority: t.exposeInt('priority'),
     weight: t.exposeInt('weight'),
+    cost: t.field({ type: TokenPriceRef, description: 'What the operator pays the provider.', resolve: (target) => costOf(target) }),
   }),
 });
+
+export const ModelByokTargetRef = builder.drizzleObject('modelByokTargets', {
+  name: 'ModelByokTarget',
+  description: 'Where `byok/<model>` goes for an org holding a credential for the provider.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    provider: t.exposeString('provider'),
+    upstreamModel: t.exposeString('upstreamModel'),
+    listPrice: t.field({
+      type: TokenPriceRef,
+      description: 'The provider\'s paid list price; the BYOK fee is a share of it, also on a free-tier key.',
+      resolve: (target) => listOf(target),
+    }),
+  }),
+});
+
+/** The latest price per tier among prices sorted newest first. */
+function latestPerTier(prices: ModelSellPrice[]): ModelSellPrice[] {
+  const seen = new Set<string>();
+  return prices.filter((p) => !seen.has(p.tier) && seen.add(p.tier));
+}
 
 export const ModelRef = builder.drizzleObject('models', {
   name: 'Model',
   fields: (t) => ({
     id: t.exposeID('id'),
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'What clients ask for, after an optional tier prefix.' }),
+    maxOutputTokens: t.exposeInt('maxOutputTokens', { description: 'The largest output per choice: what is held when a client sets no cap.' }),
+    contextWindow: t.exposeInt('contextWindow', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    targets: t.relation('targets', { type: ModelTargetRef, query: { orderBy: { priority: 'asc' } } }),
-    price: t.field({
-      type: ModelPriceRef,
-      nullable: true,
-      description: 'The price in effect now: the latest one whose effectiveFrom is not in the future.',
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    prices: t.field({
+      type: [ModelPriceRef],
+      description: 'The price in effect now on each tier the model is sold on (the latest whose effectiveFrom is not in the future).',
       select: (_args, _ctx, nested) => ({
-        with: {
-          prices: nested({ where: { effectiveFrom: { lte: new Date() } }, orderBy: { effectiveFrom: 'desc' }, limit: 1 }),
-        },
+        with: { sellPrices: nested({ where: { effectiveFrom: { lte: new Date() } }, orderBy: { effectiveFrom: 'desc' } }) },
       }),
-      resolve: (model) => model.prices[0] ?? null,
+      resolve: (model) => latestPerTier(model.sellPrices),
     }),
+    priceHistory: t.relation('sellPrices', {
+      description: 'Every price, scheduled ones included, newest first.',
+      query: { orderBy: { effectiveFrom: 'desc' } },
+    }),
+    targets: t.relation('targets', { type: ModelTargetRef, query: { orderBy: { priority: 'asc', id: 'asc' } } }),
+    byokTargets: t.relation('byokTargets', { type: ModelByokTargetRef, query: { orderBy: { provider: 'asc' } } }),
   }),
 });
 
-builder.queryField('models', (t) =>
-  t.drizzleField({
+builder.queryFields((t) => ({
+  models: t.drizzleField({
     type: [ModelRef],
     authScopes: { platformAdmin: true },
     resolve: (query, _root, _args, ctx) => ctx.db.query.models.findMany(query({ orderBy: { name: 'asc' } })),
   }),
-);
+  model: t.drizzleField({
+    type: ModelRef,
+    nullable: true,
+    authScopes: { platformAdmin: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => (isUuid(args.id) ? ((await ctx.db.query.models.findFirst(query({ where: { id: args.id } }))) ?? null) : null),
+  }),
+}));
 
-const PriceInput = builder.inputType('PriceInput', {
+const TierPriceInput = builder.inputType('TierPriceInput', {
   fields: (t) => ({
-    inputCostPerMillion: t.field({ type: 'Credits', required: true }),
-    outputCostPerMillion: t.field({ type: 'Credits', required: true }),
-    inputPricePerMillion: t.field({ type: 'Credits', required: true }),
-    outputPricePerMillion: t.field({ type: 'Credits', required: true }),
+    tier: t.field({ type: OperatorTierEnum, required: true }),
+    price: t.field({ type: TokenPriceInput, required: true }),
+  }),
+});
+
+const ModelTargetInput = builder.inputType('ModelTargetInput', {
+  fields: (t) => ({
+    channelId: t.id({ required: true }),
+    upstreamModel: t.string({ required: true }),
+    priority: t.int({ description: 'Lower runs first; defaults to 0.' }),
+    weight: t.int({ description: 'Share of traffic among equal priorities; defaults to 1.' }),
+    cost: t.field({ type: TokenPriceInput, required: true, description: 'What the operator pays the provider.' }),
+  }),
+});
+
+const ByokTargetInput = builder.inputType('ByokTargetInput', {
+  fields: (t) => ({
+    provider: t.string({ required: true, description: 'A BYOK provider id from the providers query.' }),
+    upstreamModel: t.string({ required: true }),
+    listPrice: t.field({ type: TokenPriceInput, required: true, description: 'The provider\'s paid list price.' }),
   }),
 });
 
 const CreateModelInput = builder.inputType('CreateModelInput', {
   fields: (t) => ({
     name: t.string({ required: true, description: 'Public model name, without a tier prefix.' }),
-    channelId: t.id({ required: true }),
-    upstreamModel: t.string({ required: true }),
-    price: t.field({ type: PriceInput, required: true }),
+    maxOutputTokens: t.int({ description: 'Defaults to 4096.' }),
+    contextWindow: t.int(),
+    prices: t.field({ type: [TierPriceInput], description: 'Sell prices from now on; a tier without one is not sold.' }),
+    targets: t.field({ type: [ModelTargetInput] }),
+    byokTargets: t.field({ type: [ByokTargetInput] }),
   }),
 });
 
-builder.mutationField('createModel', (t) =>
-  t.field({
+const UpdateModelInput = builder.inputType('UpdateModelInput', {
+  description: 'Fields left out keep their value; contextWindow: null clears it.',
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    maxOutputTokens: t.int(),
+    contextWindow: t.int(),
+  }),
+});
+
+const SetModelPriceInput = builder.inputType('SetModelPriceInput', {
+  fields: (t) => ({
+    modelId: t.id({ required: true }),
+    tier: t.field({ type: OperatorTierEnum, required: true }),
+    price: t.field({ type: TokenPriceInput, required: true }),
+    effectiveFrom: t.field({ type: 'DateTime', description: 'Defaults to now; never in the past, so history stays as it was priced.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createModel: t.field({
     type: ModelRef,
     authScopes: { platformAdmin: true },
     errors: { types: [ValidationError, NotFoundError, ConflictError] },
     args: { input: t.arg({ type: CreateModelInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const name = input.name.trim();
-      // A slash would be read as a `tier/` prefix by the data plane.
-      if (!name || name.includes('/')) throw new ValidationError('name must be non-empty and contain no "/"', 'name');
-      const upstreamModel = input.upstreamModel.trim();
-      if (!upstreamModel) throw new ValidationError('upstreamModel must not be empty', 'upstreamModel');
-      for (const [field, value] of Object.entries(input.price)) {
-        if (value < 0n) throw new ValidationError(`${field} must not be negative`, `price.${field}`);
-      }
-      const channel = isUuid(input.channelId)
-        ? await ctx.db.query.providerChannels.findFirst({ where: { id: input.channelId } })
-        : undefined;
-      if (!channel) throw new NotFoundError('no provider channel with this id');
-      try {
-        const model = await ctx.db.transaction(async (tx) => {
-          const [created] = await tx.insert(models).values({ name }).returning();
-          await tx.insert(modelTargets).values({ modelId: created!.id, channelId: channel.id, upstreamModel });
-          await tx.insert(modelPrices).values({ modelId: created!.id, ...input.price });
-          return created!;
-        });
-        await ctx.publisher.publishRoutes();
-        return model;
-      } catch (error) {
-        if (isUniqueViolation(error)) throw new ConflictError(`a model named "${name}" already exists`);
-        throw error;
-      }
-    },
+    resolve: (_root, { input }, ctx) => createModel(ctx, input),
   }),
-);
+  updateModel: t.field({
+    type: ModelRef,
+    authScopes: { platformAdmin: true },
+    errors: { types: [ValidationError, NotFoundError] },
+    args: { input: t.arg({ type: UpdateModelInput, required: true }) },
+    resolve: (_root, { input }, ctx) => updateModel(ctx, input),
+  }),
+  setModelPrice: t.field({
+    type: ModelPriceRef,
+    description: 'Adds a sell price for a tier, in effect from effectiveFrom; earlier prices stay in the history.',
+    authScopes: { platformAdmin: true },
+    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    args: { input: t.arg({ type: SetModelPriceInput, required: true }) },
+    resolve: (_root, { input }, ctx) => setModelPrice(ctx, input),
+  }),
+}));

@@ -2,7 +2,8 @@ import { isTier } from '@tollgate/shared';
 import { sql } from 'drizzle-orm';
 import { orgs } from '../../db/schema/index.ts';
 import { builder } from '../builder.ts';
-import { isUuid, ValidationError } from '../../errors.ts';
+import { isUuid, NotFoundError, ValidationError } from '../../errors.ts';
+import { setOrgAllowedTiers } from '../../services/access.ts';
 import { TierEnum } from './enums.ts';
 
 export const OrgRef = builder.drizzleObject('orgs', {
@@ -11,6 +12,16 @@ export const OrgRef = builder.drizzleObject('orgs', {
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     defaultTier: t.expose('defaultTier', { type: TierEnum }),
+    allowedTiers: t.expose('allowedTiers', {
+      type: [TierEnum],
+      nullable: true,
+      description: 'Tiers the org\'s keys may use; null for all. A key\'s own restriction narrows it further.',
+    }),
+    plan: t.relation('plan', { nullable: true, description: 'The flat-fee plan: `auto` lanes, fair use, concurrency.' }),
+    byokCredentials: t.relation('byokCredentials', {
+      description: 'The org\'s own provider credentials, one per provider, shown by their last 4 characters.',
+      query: { orderBy: { provider: 'asc' } },
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     balance: t.field({
       type: 'Credits',
@@ -76,5 +87,23 @@ builder.mutationField('createOrg', (t) =>
       await ctx.publisher.seedOrg(org!.id);
       return org!;
     },
+  }),
+);
+
+const SetOrgAllowedTiersInput = builder.inputType('SetOrgAllowedTiersInput', {
+  fields: (t) => ({
+    orgId: t.id({ required: true }),
+    tiers: t.field({ type: [TierEnum], description: 'At least one tier; null (or left out) allows all.' }),
+  }),
+});
+
+builder.mutationField('setOrgAllowedTiers', (t) =>
+  t.field({
+    type: OrgRef,
+    description: 'Restricts the tiers every key of the org may use; requests on another tier get HTTP 403 tier_not_allowed.',
+    authScopes: { platformAdmin: true },
+    errors: { types: [ValidationError, NotFoundError] },
+    args: { input: t.arg({ type: SetOrgAllowedTiersInput, required: true }) },
+    resolve: (_root, { input }, ctx) => setOrgAllowedTiers(ctx, input.orgId, input.tiers ?? null),
   }),
 );

@@ -41,3 +41,20 @@ builder.scalarType('DateTime', {
     return dateFromInput(ast.value);
   },
 });
+
+function tokenCountFromInput(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new GraphQLError('TokenCount must be a non-negative integer no larger than 2^53 - 1');
+  }
+  return value;
+}
+
+builder.scalarType('TokenCount', {
+  description: 'A number of tokens: a non-negative integer up to 2^53 - 1 (counts pass 2^31, GraphQL Int\'s limit), as a JSON number.',
+  serialize: (value) => value,
+  parseValue: tokenCountFromInput,
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.INT) throw new GraphQLError('TokenCount must be an integer');
+    return tokenCountFromInput(Number(ast.value));
+  },
+});

@@ -1,25 +1,54 @@
+import type { AttemptRecord } from '@tollgate/shared';
 import { builder } from '../builder.ts';
 import { isUuid } from '../../errors.ts';
-import { TierEnum } from './enums.ts';
+import { ChargeKindEnum, LaneEnum, TierEnum } from './enums.ts';
+
+const UpstreamAttemptRef = builder.objectRef<AttemptRecord>('UpstreamAttempt').implement({
+  description: 'One upstream call made for a request: why it failed or fell back.',
+  fields: (t) => ({
+    channelId: t.exposeID('channelId', { nullable: true, description: 'Null for a call with the org\'s own (BYOK) credential.' }),
+    provider: t.exposeString('provider'),
+    upstreamModel: t.exposeString('upstreamModel'),
+    outcome: t.exposeString('outcome', { description: '"ok" or "failed".' }),
+    status: t.exposeInt('status', { nullable: true, description: 'The upstream\'s HTTP status, when it answered.' }),
+    errorClass: t.exposeString('errorClass', { nullable: true }),
+    message: t.exposeString('message', { nullable: true, description: 'Sanitised: no secret, no body echo.' }),
+    latencyMs: t.exposeInt('latencyMs'),
+  }),
+});
 
 export const UsageRecordRef = builder.drizzleObject('usageRecords', {
   name: 'UsageRecord',
   fields: (t) => ({
     requestId: t.exposeString('requestId'),
+    clientRequestId: t.exposeString('clientRequestId', { nullable: true, description: 'The x-request-id the client sent, when it sent a well-formed one.' }),
     orgId: t.exposeID('orgId'),
     apiKeyId: t.exposeID('apiKeyId'),
     model: t.exposeString('model'),
     tier: t.expose('tier', { type: TierEnum }),
-    channelId: t.exposeID('channelId'),
-    upstreamModel: t.exposeString('upstreamModel'),
+    lane: t.expose('lane', { type: LaneEnum, nullable: true }),
+    provider: t.exposeString('provider', { nullable: true, description: 'The provider that served the request; null when none was called.' }),
+    channelId: t.exposeID('channelId', { nullable: true, description: 'The operator channel; null for byok or when none was called.' }),
+    byokCredentialId: t.exposeID('byokCredentialId', { nullable: true }),
+    upstreamModel: t.exposeString('upstreamModel', { nullable: true }),
+    endpoint: t.exposeString('endpoint'),
     stream: t.exposeBoolean('stream'),
-    inputTokens: t.exposeInt('inputTokens'),
-    outputTokens: t.exposeInt('outputTokens'),
+    inputTokens: t.expose('inputTokens', { type: 'TokenCount', description: 'Input tokens billed at the input rate (not cached).' }),
+    cachedInputTokens: t.expose('cachedInputTokens', { type: 'TokenCount', description: 'Input tokens read from the provider\'s prompt cache.' }),
+    cacheWriteTokens: t.expose('cacheWriteTokens', { type: 'TokenCount', description: 'Input tokens written to the provider\'s prompt cache.' }),
+    outputTokens: t.expose('outputTokens', { type: 'TokenCount', description: 'Output tokens that are not reasoning.' }),
+    reasoningTokens: t.expose('reasoningTokens', { type: 'TokenCount' }),
     usageSource: t.exposeString('usageSource', { description: '"reported" by the provider, or "estimated" by a tokenizer.' }),
-    cost: t.expose('cost', { type: 'Credits' }),
+    chargeKind: t.expose('chargeKind', { type: ChargeKindEnum }),
+    cost: t.expose('cost', { type: 'Credits', description: 'What the org was charged: the sell price, or for byok the BYOK fee.' }),
     costNanocredits: t.string({ description: 'The cost as an integer number of nanocredits.', resolve: (r) => r.cost.toString() }),
+    providerCost: t.expose('providerCost', { type: 'Credits', description: 'What the operator pays the provider for this usage (0 for byok).' }),
+    hold: t.expose('hold', { type: 'Credits', description: 'What was held at admission; the cost never exceeds it.' }),
+    overHold: t.exposeBoolean('overHold', { description: 'The usage priced above the hold and was charged the hold.' }),
+    attempts: t.field({ type: [UpstreamAttemptRef], resolve: (r) => r.attempts }),
     status: t.exposeString('status'),
     httpStatus: t.exposeInt('httpStatus'),
+    errorCode: t.exposeString('errorCode', { nullable: true }),
     latencyMs: t.exposeInt('latencyMs'),
     startedAt: t.expose('startedAt', { type: 'DateTime' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

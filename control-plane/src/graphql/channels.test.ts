@@ -1,0 +1,307 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { adapterFor, channelCredentialAad, decodeCredential, openSecret, PROVIDERS } from '@tollgate/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeOpenAI, type FakeOpenAI } from '../../../test/fakes/openai-upstream.ts';
+import { captureLogger, COST, createChannel, createModel, unique } from '../testing/fixtures.ts';
+import { createHarness, mutate, type Harness } from '../testing/harness.ts';
+
+const KEY = 'sk-channel-test-key-abcd';
+const awsCredential = (region: string) => JSON.stringify({ accessKeyId: 'AKIAABCDEFGHIJKLMNOP', secretAccessKey: 'abcdefghijklmnopqrstuvwxyz0123456789WXYZ', region });
+/** A provider whose protocol has no adapter yet (the registry grows, so it is looked up, not named). */
+const UNCALLABLE = [...PROVIDERS.values()].find((p) => p.credential === 'api_key' && adapterFor(p.protocol) === null);
+const LEAKED = 'sk-proj-LEAKEDleakedLEAKED0123456789';
+
+let h: Harness;
+let fake: FakeOpenAI;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  h = await createHarness({ logger: captureLogger(logs) });
+  fake = await startFakeOpenAI({ reply: 'pong', usage: { promptTokens: 1, completionTokens: 1 } });
+});
+afterAll(async () => {
+  await h?.cleanup();
+  await fake?.close();
+});
+
+const CHANNEL_FIELDS = `id name provider providerInfo { id label protocol } baseUrl tier credentialLast4 enabled
+  timeouts { connectMs firstByteMs idleMs totalMs } retries modelMap { upstreamModel channelModel } extraHeaders { name value } maxConcurrency`;
+
+async function channel(id: string): Promise<Record<string, any> | null> {
+  return (await h.gql(`query($id: ID!) { channel(id: $id) { ${CHANNEL_FIELDS} } }`, { id })).data!.channel;
+}
+
+async function channelCount(): Promise<number> {
+  return (await h.gql(`{ channels { id } }`)).data!.channels.length;
+}
+
+async function published(id: string) {
+  return (await h.store.getRouteTable())?.channels[id];
+}
+
+describe('createChannel', () => {
+  it('creates a channel with the provider\'s defaults, sealed, shown by its last 4 characters', async () => {
+    const name = unique('openai');
+    const r = await mutate(h, 'createChannel', 'CreateChannelInput', CHANNEL_FIELDS, { name, provider: 'openai', tier: 'resale', credential: KEY });
+    expect(r.data).toEqual({
+      id: expect.any(String), name, provider: 'openai', providerInfo: { id: 'openai', label: 'OpenAI', protocol: 'openai' },
+      baseUrl: 'https://api.openai.com/v1', tier: 'resale', credentialLast4: 'abcd', enabled: true,
+      timeouts: { connectMs: 10_000, firstByteMs: 60_000, idleMs: 60_000, totalMs: 600_000 }, retries: 0, modelMap: [], extraHeaders: [], maxConcurrency: 1000,
+    });
+    const row = (await h.database.db.query.providerChannels.findFirst({ where: { id: r.data.id } }))!;
+    expect(JSON.stringify(row)).not.toContain(KEY);
+    expect(decodeCredential(openSecret(h.masterKey, row.credentialSealed, channelCredentialAad(row.id)))).toEqual({ kind: 'api_key', apiKey: KEY });
+    expect(await published(r.data.id)).toMatchObject({ id: r.data.id, provider: 'openai', tier: 'resale' });
+  });
+
+  it('takes an AWS credential as JSON, shows the last 4 of its secret, and calls its region', async () => {
+    const r = await mutate(h, 'createChannel', 'CreateChannelInput', 'id provider baseUrl credentialLast4', {
+      name: unique('bedrock'), provider: 'bedrock', tier: 'cheap', credential: awsCredential('eu-west-1'),
+    });
+    expect(r.data).toEqual({ id: expect.any(String), provider: 'bedrock', baseUrl: 'https://bedrock-runtime.eu-west-1.amazonaws.com', credentialLast4: 'WXYZ' });
+    const moved = await mutate(h, 'updateChannel', 'UpdateChannelInput', 'baseUrl', { id: r.data.id, credential: awsCredential('us-east-2') });
+    expect(moved.data).toEqual({ baseUrl: 'https://bedrock-runtime.us-east-2.amazonaws.com' });
+    // A base URL the operator set (a VPC endpoint, say) stays when the credential changes.
+    await mutate(h, 'updateChannel', 'UpdateChannelInput', 'baseUrl', { id: r.data.id, baseUrl: 'https://vpce-1.bedrock-runtime.us-east-2.vpce.amazonaws.com' });
+    const kept = await mutate(h, 'updateChannel', 'UpdateChannelInput', 'baseUrl', { id: r.data.id, credential: awsCredential('us-west-2') });
+    expect(kept.data).toEqual({ baseUrl: 'https://vpce-1.bedrock-runtime.us-east-2.vpce.amazonaws.com' });
+    expect((await published(r.data.id))!.baseUrl).toBe('https://vpce-1.bedrock-runtime.us-east-2.vpce.amazonaws.com');
+  });
+
+  it('refuses a bad provider, base URL or credential without echoing the credential, and creates nothing', async () => {
+    const before = await channelCount();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ provider: 'nope' }, 'provider'],
+      [{ provider: 'custom', baseUrl: null }, 'baseUrl'],
+      [{ provider: 'custom', baseUrl: 'https://example.com/v1?key=1' }, 'baseUrl'],
+      [{ provider: 'groq', credential: 'sk-not-a-groq-key-secret-0001' }, 'credential'],
+      [{ provider: 'openai', credential: 'sk-has spaces in it' }, 'credential'],
+      [{ provider: 'bedrock', credential: '{"accessKeyId":"AKIAABCDEFGHIJKLMNOP","secretAccessKey":"short-secret-0002","region":"eu-west-1"}' }, 'credential.secretAccessKey'],
+      [{ provider: 'azure', credential: 'not json secret-0003' }, 'credential'],
+      [{ name: '   ' }, 'name'],
+    ];
+    for (const [input, field] of cases) {
+      const full = { name: unique('bad'), provider: 'openai', tier: 'resale', credential: KEY, ...input };
+      const r = await mutate(h, 'createChannel', 'CreateChannelInput', 'id', full);
+      expect({ input, typename: r.typename }).toEqual({ input, typename: 'ValidationError' });
+      const withField = await h.gql(`mutation($input: CreateChannelInput!) { createChannel(input: $input) { ... on ValidationError { field message } } }`, { input: full });
+      expect(withField.data!.createChannel.field).toBe(field);
+      expect(JSON.stringify(withField)).not.toMatch(/secret-000\d|sk-not-a-groq|has spaces/);
+    }
+    const byok = await mutate(h, 'createChannel', 'CreateChannelInput', 'id', { name: unique('byok'), provider: 'openai', tier: 'byok', credential: KEY });
+    expect(byok.typename).toBe('none');
+    expect(byok.errors?.[0]?.message).toMatch(/OperatorTier/);
+    expect(await channelCount()).toBe(before);
+  });
+
+  it('refuses credential headers, out-of-range settings and a taken name', async () => {
+    const taken = unique('taken');
+    await createChannel(h, { name: taken });
+    const before = await channelCount();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ extraHeaders: [{ name: 'Authorization', value: 'Bearer secret-0004' }] }, 'ValidationError'],
+      [{ extraHeaders: [{ name: 'x-api-key', value: 'secret-0005' }] }, 'ValidationError'],
+      [{ extraHeaders: [{ name: 'X-Amz-Security-Token', value: 'secret-0006' }] }, 'ValidationError'],
+      [{ extraHeaders: [{ name: 'api-key', value: 'secret-0007' }] }, 'ValidationError'],
+      [{ extraHeaders: [{ name: 'cookie', value: 'session=secret-0008' }] }, 'ValidationError'],
+      [{ extraHeaders: [{ name: 'proxy-authorization', value: 'Basic secret-0009' }] }, 'ValidationError'],
+      [{ extraHeaders: [{ name: 'x-title', value: 'a\r\nx-injected: 1' }] }, 'ValidationError'],
+      [{ extraHeaders: [{ name: 'bad name', value: 'v' }] }, 'ValidationError'],
+      [{ timeouts: { connectMs: 5000, totalMs: 1000 } }, 'ValidationError'],
+      [{ timeouts: { idleMs: 0 } }, 'ValidationError'],
+      [{ retries: 6 }, 'ValidationError'],
+      [{ maxConcurrency: 0 }, 'ValidationError'],
+      [{ modelMap: [{ upstreamModel: 'a', channelModel: 'b' }, { upstreamModel: 'a', channelModel: 'c' }] }, 'ValidationError'],
+      [{ name: taken }, 'ConflictError'],
+    ];
+    for (const [input, typename] of cases) {
+      const r = await mutate(h, 'createChannel', 'CreateChannelInput', 'id', { name: unique('c'), provider: 'openai', tier: 'cheap', credential: KEY, ...input });
+      expect({ input, typename: r.typename }).toEqual({ input, typename });
+      expect(r.message).not.toMatch(/secret-00\d\d/);
+    }
+    expect(await channelCount()).toBe(before);
+  });
+});
+
+describe('updateChannel', () => {
+  it('changes settings and replaces the credential, republishing', async () => {
+    const id = await createChannel(h, { credential: KEY });
+    const name = unique('renamed');
+    const r = await mutate(h, 'updateChannel', 'UpdateChannelInput', CHANNEL_FIELDS, {
+      id, name, tier: 'cheap', credential: 'sk-replacement-key-wxyz', retries: 3, maxConcurrency: 5,
+      timeouts: { firstByteMs: 1234 }, modelMap: [{ upstreamModel: 'gpt-4o', channelModel: 'openai/gpt-4o' }],
+      extraHeaders: [{ name: 'X-Title', value: 'Tollgate' }],
+    });
+    expect(r.data).toMatchObject({
+      name, tier: 'cheap', credentialLast4: 'wxyz', retries: 3, maxConcurrency: 5, baseUrl: 'http://127.0.0.1:9/v1',
+      timeouts: { connectMs: 10_000, firstByteMs: 1234, idleMs: 60_000, totalMs: 600_000 },
+      modelMap: [{ upstreamModel: 'gpt-4o', channelModel: 'openai/gpt-4o' }], extraHeaders: [{ name: 'x-title', value: 'Tollgate' }],
+    });
+    const record = (await published(id))!;
+    expect(record).toMatchObject({ name, tier: 'cheap', retries: 3, modelMap: { 'gpt-4o': 'openai/gpt-4o' } });
+    expect(decodeCredential(openSecret(h.masterKey, record.credentialSealed, channelCredentialAad(id)))).toEqual({ kind: 'api_key', apiKey: 'sk-replacement-key-wxyz' });
+  });
+
+  it('validates the stored credential for a new provider and moves to its base URL', async () => {
+    const id = await createChannel(h, { credential: KEY });
+    const refused = await mutate(h, 'updateChannel', 'UpdateChannelInput', 'id', { id, provider: 'groq' });
+    expect(refused).toMatchObject({ typename: 'ValidationError', message: expect.stringContaining('give a new credential') });
+    expect(refused.message).not.toContain(KEY);
+    expect(await channel(id)).toMatchObject({ provider: 'custom', credentialLast4: 'abcd' });
+    const moved = await mutate(h, 'updateChannel', 'UpdateChannelInput', 'provider baseUrl credentialLast4', { id, provider: 'groq', credential: 'gsk_groq_key_for_channel_9876' });
+    expect(moved.data).toEqual({ provider: 'groq', baseUrl: 'https://api.groq.com/openai/v1', credentialLast4: '9876' });
+    const reset = await mutate(h, 'updateChannel', 'UpdateChannelInput', 'baseUrl', { id, baseUrl: 'https://proxy.example/groq/v1/' });
+    expect(reset.data).toEqual({ baseUrl: 'https://proxy.example/groq/v1' });
+    const back = await mutate(h, 'updateChannel', 'UpdateChannelInput', 'baseUrl', { id, baseUrl: null });
+    expect(back.data).toEqual({ baseUrl: 'https://api.groq.com/openai/v1' });
+  });
+
+  it('refuses unknown channels, taken names and bad settings, changing nothing', async () => {
+    const taken = unique('taken');
+    await createChannel(h, { name: taken });
+    const id = await createChannel(h);
+    const before = await channel(id);
+    expect((await mutate(h, 'updateChannel', 'UpdateChannelInput', 'id', { id: '00000000-0000-4000-8000-00000000000a', name: 'x' })).typename).toBe('NotFoundError');
+    expect((await mutate(h, 'updateChannel', 'UpdateChannelInput', 'id', { id: 'not-an-id' })).typename).toBe('NotFoundError');
+    expect((await mutate(h, 'updateChannel', 'UpdateChannelInput', 'id', { id, name: taken })).typename).toBe('ConflictError');
+    expect((await mutate(h, 'updateChannel', 'UpdateChannelInput', 'id', { id, extraHeaders: [{ name: 'x-amz-date', value: '1' }] })).typename).toBe('ValidationError');
+    expect((await mutate(h, 'updateChannel', 'UpdateChannelInput', 'id', { id, credential: 'short' })).typename).toBe('ValidationError');
+    expect(await channel(id)).toEqual(before);
+  });
+});
+
+describe('enableChannel and disableChannel', () => {
+  it('take a channel out of the route table and back', async () => {
+    const id = await createChannel(h);
+    const off = await mutate(h, 'disableChannel', 'ChannelIdInput', 'enabled', { id });
+    expect(off.data).toEqual({ enabled: false });
+    expect(await published(id)).toBeUndefined();
+    const on = await mutate(h, 'enableChannel', 'ChannelIdInput', 'enabled', { id });
+    expect(on.data).toEqual({ enabled: true });
+    expect(await published(id)).toMatchObject({ id, enabled: true });
+    expect((await mutate(h, 'disableChannel', 'ChannelIdInput', 'id', { id: '00000000-0000-4000-8000-00000000000b' })).typename).toBe('NotFoundError');
+    expect((await mutate(h, 'enableChannel', 'ChannelIdInput', 'id', { id: '00000000-0000-4000-8000-00000000000b' })).typename).toBe('NotFoundError');
+  });
+});
+
+describe('deleteChannel', () => {
+  it('refuses while models target the channel, naming them; deletes once they do not', async () => {
+    const id = await createChannel(h);
+    const b = await createModel(h, { name: unique('b-model'), targets: [{ channelId: id, upstreamModel: 'x', cost: COST }] });
+    const a = await createModel(h, { name: unique('a-model'), targets: [{ channelId: id, upstreamModel: 'y', cost: COST }, { channelId: id, upstreamModel: 'z', cost: COST }] });
+    const refused = await h.gql(`mutation($input: ChannelIdInput!) { deleteChannel(input: $input) { __typename ... on InUseError { message usedBy } } }`, { input: { id } });
+    expect(refused.data!.deleteChannel).toEqual({ __typename: 'InUseError', message: expect.stringContaining('disable the channel instead'), usedBy: [a.name, b.name] });
+    expect(await channel(id)).not.toBeNull();
+
+    const targets = (await h.gql(`query($id: ID!) { channel(id: $id) { targets { id } } }`, { id })).data!.channel.targets as { id: string }[];
+    for (const t of targets) expect((await mutate(h, 'removeModelTarget', 'ModelTargetIdInput', 'id', { id: t.id })).typename).toBe('MutationRemoveModelTargetSuccess');
+    const deleted = await mutate(h, 'deleteChannel', 'ChannelIdInput', 'id', { id });
+    expect(deleted.data).toEqual({ id });
+    expect(await channel(id)).toBeNull();
+    expect(await published(id)).toBeUndefined();
+    expect((await mutate(h, 'deleteChannel', 'ChannelIdInput', 'id', { id })).typename).toBe('NotFoundError');
+  });
+});
+
+describe('testChannel', () => {
+  const TEST_FIELDS = 'ok status latencyMs error upstreamModel';
+
+  it('makes a one-token call through the adapter with the channel\'s settings and reports ok and latency', async () => {
+    fake.reset();
+    const seen = fake.requests.length;
+    const id = await createChannel(h, {
+      baseUrl: fake.url, credential: KEY, modelMap: [{ upstreamModel: 'gpt-x', channelModel: 'vendor/gpt-x' }], extraHeaders: [{ name: 'X-Title', value: 'Tollgate' }],
+    });
+    const r = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id, upstreamModel: 'gpt-x' });
+    expect(r.data).toEqual({ ok: true, status: 200, latencyMs: expect.any(Number), error: null, upstreamModel: 'vendor/gpt-x' });
+    expect(r.data.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(fake.requests.length).toBe(seen + 1);
+    const sent = fake.requests.at(-1)!;
+    expect(sent).toMatchObject({ method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${KEY}`, 'x-title': 'Tollgate' } });
+    expect(sent.body).toEqual({ model: 'vendor/gpt-x', messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 });
+  });
+
+  it('uses the upstream model of the channel\'s first target when none is given', async () => {
+    fake.reset();
+    const id = await createChannel(h, { baseUrl: fake.url });
+    const none = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id });
+    expect(none).toMatchObject({ typename: 'ValidationError', message: expect.stringContaining('upstreamModel is required') });
+    await createModel(h, { targets: [{ channelId: id, upstreamModel: 'second', priority: 2, cost: COST }, { channelId: id, upstreamModel: 'first', priority: 1, cost: COST }] });
+    const r = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id });
+    expect(r.data).toMatchObject({ ok: true, upstreamModel: 'first' });
+  });
+
+  it('reports an upstream 401 with the provider\'s message sanitised, never the secret it contains', async () => {
+    fake.setBehavior({ status: 401, errorBody: JSON.stringify({ error: { message: `Incorrect API key provided: ${LEAKED}.`, type: 'invalid_request_error', code: 'invalid_api_key' } }) });
+    try {
+      const id = await createChannel(h, { baseUrl: fake.url });
+      const r = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id, upstreamModel: 'gpt-x' });
+      expect(r.data).toEqual({ ok: false, status: 401, latencyMs: expect.any(Number), error: expect.stringMatching(/^HTTP 401: invalid_request_error \/ invalid_api_key \/ Incorrect API key provided/), upstreamModel: 'gpt-x' });
+      expect(JSON.stringify(r)).not.toContain(LEAKED);
+      expect(logs.join('\n')).not.toContain(LEAKED);
+    } finally {
+      fake.reset();
+    }
+  });
+
+  it('reports a 200 that is not a chat completion as a failure', async () => {
+    const bodies = ['{"hello":"world"}', '<html>a login page</html>'];
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(bodies.shift()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const id = await createChannel(h, { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
+      const object = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id, upstreamModel: 'gpt-x' });
+      expect(object.data).toMatchObject({ ok: false, status: 200, error: 'HTTP 200, but not a chat completion: no choices' });
+      const html = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id, upstreamModel: 'gpt-x' });
+      expect(html.data).toMatchObject({ ok: false, status: 200, error: 'HTTP 200, but not a chat completion: the provider answered with a body that is not JSON' });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('reports a refused connection', async () => {
+    const server = await startFakeOpenAI();
+    const id = await createChannel(h, { baseUrl: server.url });
+    await server.close();
+    const r = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id, upstreamModel: 'gpt-x' });
+    expect(r.data).toMatchObject({ ok: false, status: null, error: 'connection refused' });
+  });
+
+  it('gives up at the channel\'s first-byte timeout', async () => {
+    fake.setBehavior({ hang: true });
+    try {
+      const id = await createChannel(h, { baseUrl: fake.url, timeouts: { firstByteMs: 200 } });
+      const r = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id, upstreamModel: 'gpt-x' });
+      expect(r.data).toMatchObject({ ok: false, status: null, error: 'no response within 200 ms (first-byte timeout)' });
+      expect(r.data.latencyMs).toBeGreaterThanOrEqual(190);
+    } finally {
+      fake.reset();
+    }
+  });
+
+  it.runIf(UNCALLABLE)('says clearly that a protocol without an adapter cannot be called, and calls nothing', async () => {
+    const seen = fake.requests.length;
+    const id = await createChannel(h, { provider: UNCALLABLE!.id, baseUrl: fake.url, credential: `${UNCALLABLE!.keyPrefix ?? ''}channel-key-0001` });
+    const r = await h.gql(`mutation($input: TestChannelInput!) { testChannel(input: $input) { __typename ... on UnsupportedProtocolError { protocol message } } }`, {
+      input: { id, upstreamModel: 'model-x' },
+    });
+    expect(r.data!.testChannel).toEqual({ __typename: 'UnsupportedProtocolError', protocol: UNCALLABLE!.protocol, message: expect.stringContaining('nothing was called') });
+    expect(fake.requests.length).toBe(seen);
+  });
+
+  it.runIf(adapterFor('bedrock'))('signs the request when the protocol signs (AWS SigV4)', async () => {
+    fake.reset();
+    const id = await createChannel(h, { provider: 'bedrock', baseUrl: fake.url, credential: awsCredential('eu-west-1') });
+    await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id, upstreamModel: 'anthropic.claude-x' });
+    const sent = fake.requests.at(-1)!;
+    expect(sent.path).toContain('/model/anthropic.claude-x/');
+    expect(sent.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAABCDEFGHIJKLMNOP\/\d{8}\/eu-west-1\/bedrock\/aws4_request/);
+    expect(JSON.stringify(sent.headers)).not.toContain('abcdefghijklmnopqrstuvwxyz0123456789WXYZ');
+  });
+
+  it('refuses an unknown channel', async () => {
+    const r = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id: '00000000-0000-4000-8000-00000000000c', upstreamModel: 'x' });
+    expect(r.typename).toBe('NotFoundError');
+  });
+});

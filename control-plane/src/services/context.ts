@@ -1,0 +1,19 @@
+import type { Logger, ProviderId } from '@tollgate/shared';
+import type { Db } from '../db/connect.ts';
+import type { Publisher } from './publisher.ts';
+
+/**
+ * What a service needs to change something and publish it: the GraphQL context is one, and so is
+ * anything else that manages the catalogue (the CLI, `tollgate apply`).
+ */
+export interface ServiceContext {
+  db: Db;
+  masterKey: Buffer;
+  publisher: Publisher;
+  logger: Logger;
+  /**
+   * Where test calls to a provider go instead of its catalogue base URL (tests, egress proxies).
+   * Channels carry their own base URL; this applies to BYOK credentials.
+   */
+  providerBaseUrls?: Partial<Record<ProviderId, string>>;
+}

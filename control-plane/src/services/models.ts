@@ -1,0 +1,195 @@
+import { BYOK_PROVIDERS, type OperatorTier, type ProviderId } from '@tollgate/shared';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Db } from '../db/connect.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import { modelByokTargets, models, modelSellPrices, modelTargets, providerChannels, type Model, type ModelByokTarget, type ModelSellPrice } from '../db/schema/index.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import type { ServiceContext } from './context.ts';
+import { costColumns, listColumns, priceFields, type PriceInput } from './prices.ts';
+import { id as idInput, intInRange, modelName, operatorTier, provider as providerInput, requiredText } from './validate.ts';
+
+export const MAX_OUTPUT_TOKENS_LIMIT = 10_000_000;
+export const MAX_CONTEXT_WINDOW = 100_000_000;
+export const MAX_PRIORITY = 1_000_000;
+export const MAX_WEIGHT = 1_000_000;
+
+export interface TargetInput {
+  channelId: string;
+  upstreamModel: string;
+  priority?: number | null | undefined;
+  weight?: number | null | undefined;
+  cost: PriceInput;
+}
+
+export interface TierPriceInput {
+  tier: string;
+  price: PriceInput;
+}
+
+export interface ByokTargetInput {
+  provider: string;
+  upstreamModel: string;
+  listPrice: PriceInput;
+}
+
+export interface CreateModelInput {
+  name: string;
+  maxOutputTokens?: number | null | undefined;
+  contextWindow?: number | null | undefined;
+  prices?: readonly TierPriceInput[] | null | undefined;
+  targets?: readonly TargetInput[] | null | undefined;
+  byokTargets?: readonly ByokTargetInput[] | null | undefined;
+}
+
+export interface UpdateModelInput {
+  id: string;
+  maxOutputTokens?: number | null | undefined;
+  /** null clears it; absent keeps it. */
+  contextWindow?: number | null | undefined;
+}
+
+export function maxOutputTokensInput(value: number): number {
+  return intInRange(value, 'maxOutputTokens', 1, MAX_OUTPUT_TOKENS_LIMIT);
+}
+
+export function contextWindowInput(value: number): number {
+  return intInRange(value, 'contextWindow', 1, MAX_CONTEXT_WINDOW);
+}
+
+/** A target's row values, checked; the channel must exist (a missing one is NotFoundError). */
+export function targetValues(input: TargetInput, field: string) {
+  return {
+    channelId: idInput(input.channelId, 'channel'),
+    upstreamModel: requiredText(input.upstreamModel, `${field}.upstreamModel`),
+    priority: input.priority != null ? intInRange(input.priority, `${field}.priority`, 0, MAX_PRIORITY) : 0,
+    weight: input.weight != null ? intInRange(input.weight, `${field}.weight`, 1, MAX_WEIGHT) : 1,
+    ...costColumns(priceFields(input.cost, `${field}.cost`)),
+  };
+}
+
+export async function assertChannelsExist(db: Db, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const found = new Set((await db.select({ id: providerChannels.id }).from(providerChannels).where(inArray(providerChannels.id, [...ids]))).map((r) => r.id));
+  const missing = ids.find((id) => !found.has(id));
+  if (missing) throw new NotFoundError(`no channel with id ${missing}`);
+}
+
+function byokProvider(value: string, field: string): ProviderId {
+  const provider = providerInput(value, field);
+  if (!BYOK_PROVIDERS.includes(provider)) throw new ValidationError(`${field}: ${provider} is not a BYOK provider`, field);
+  return provider;
+}
+
+function byokValues(input: ByokTargetInput, field: string) {
+  return {
+    provider: byokProvider(input.provider, `${field}.provider`),
+    upstreamModel: requiredText(input.upstreamModel, `${field}.upstreamModel`),
+    ...listColumns(priceFields(input.listPrice, `${field}.listPrice`)),
+  };
+}
+
+export async function findModel(db: Db, id: string): Promise<Model> {
+  const model = await db.query.models.findFirst({ where: { id: idInput(id, 'model') } });
+  if (!model) throw new NotFoundError('no model with this id');
+  return model;
+}
+
+/** Creates a model with its sell prices, targets and BYOK targets in one transaction. */
+export async function createModel(ctx: ServiceContext, input: CreateModelInput): Promise<Model> {
+  const name = modelName(input.name);
+  const maxOutputTokens = input.maxOutputTokens != null ? maxOutputTokensInput(input.maxOutputTokens) : undefined;
+  const contextWindow = input.contextWindow != null ? contextWindowInput(input.contextWindow) : null;
+  const prices = (input.prices ?? []).map((p, i) => ({ tier: operatorTier(p.tier, `prices[${i}].tier`), ...priceFields(p.price, `prices[${i}].price`) }));
+  const tiers = prices.map((p) => p.tier);
+  if (new Set(tiers).size !== tiers.length) throw new ValidationError('prices names a tier twice', 'prices');
+  const targets = (input.targets ?? []).map((t, i) => targetValues(t, `targets[${i}]`));
+  const targetKeys = targets.map((t) => `${t.channelId}\0${t.upstreamModel}`);
+  if (new Set(targetKeys).size !== targetKeys.length) throw new ValidationError('targets names a channel and upstream model twice', 'targets');
+  const byok = (input.byokTargets ?? []).map((b, i) => byokValues(b, `byokTargets[${i}]`));
+  if (new Set(byok.map((b) => b.provider)).size !== byok.length) throw new ValidationError('byokTargets names a provider twice', 'byokTargets');
+  await assertChannelsExist(ctx.db, targets.map((t) => t.channelId));
+  let model: Model;
+  try {
+    model = await ctx.db.transaction(async (tx) => {
+      const [created] = await tx
+        .insert(models)
+        .values({ name, contextWindow, ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) })
+        .returning();
+      const modelId = created!.id;
+      if (targets.length > 0) await tx.insert(modelTargets).values(targets.map((t) => ({ ...t, modelId })));
+      if (prices.length > 0) await tx.insert(modelSellPrices).values(prices.map((p) => ({ ...p, modelId })));
+      if (byok.length > 0) await tx.insert(modelByokTargets).values(byok.map((b) => ({ ...b, modelId })));
+      return created!;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ConflictError(`a model named "${name}" already exists`);
+    throw error;
+  }
+  await ctx.publisher.publishRoutes();
+  return model;
+}
+
+export async function updateModel(ctx: ServiceContext, input: UpdateModelInput): Promise<Model> {
+  const current = await findModel(ctx.db, input.id);
+  const changes = {
+    ...(input.maxOutputTokens != null ? { maxOutputTokens: maxOutputTokensInput(input.maxOutputTokens) } : {}),
+    ...(input.contextWindow !== undefined ? { contextWindow: input.contextWindow === null ? null : contextWindowInput(input.contextWindow) } : {}),
+  };
+  if (Object.keys(changes).length === 0) return current;
+  const [model] = await ctx.db.update(models).set(changes).where(eq(models.id, current.id)).returning();
+  if (!model) throw new NotFoundError('no model with this id');
+  await ctx.publisher.publishRoutes();
+  return model;
+}
+
+export interface SetModelPriceInput {
+  modelId: string;
+  tier: string;
+  price: PriceInput;
+  /** When the price takes effect; absent for now. Never in the past: that would rewrite history. */
+  effectiveFrom?: Date | null | undefined;
+}
+
+/** Adds a sell price for a tier; earlier prices stay, so past requests remain priceable. */
+export async function setModelPrice(ctx: ServiceContext, input: SetModelPriceInput): Promise<ModelSellPrice> {
+  const model = await findModel(ctx.db, input.modelId);
+  const tier: OperatorTier = operatorTier(input.tier);
+  const price = priceFields(input.price, 'price');
+  const now = new Date();
+  const effectiveFrom = input.effectiveFrom ?? now;
+  if (effectiveFrom.getTime() < now.getTime()) throw new ValidationError('effectiveFrom must not be in the past; omit it for now', 'effectiveFrom');
+  let row: ModelSellPrice;
+  try {
+    [row] = (await ctx.db.insert(modelSellPrices).values({ modelId: model.id, tier, ...price, effectiveFrom }).returning()) as [ModelSellPrice];
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ConflictError(`${model.name} already has a ${tier} price from this instant`);
+    throw error;
+  }
+  await ctx.publisher.publishRoutes();
+  return row;
+}
+
+/** Sets (creates or replaces) where `byok/<model>` goes for a provider, and its list price. */
+export async function setModelByokTarget(ctx: ServiceContext, input: ByokTargetInput & { modelId: string }): Promise<ModelByokTarget> {
+  const model = await findModel(ctx.db, input.modelId);
+  const values = byokValues(input, 'byokTarget');
+  const [row] = await ctx.db
+    .insert(modelByokTargets)
+    .values({ modelId: model.id, ...values })
+    .onConflictDoUpdate({ target: [modelByokTargets.modelId, modelByokTargets.provider], set: values })
+    .returning();
+  await ctx.publisher.publishRoutes();
+  return row!;
+}
+
+export async function removeModelByokTarget(ctx: ServiceContext, input: { modelId: string; provider: string }): Promise<ModelByokTarget> {
+  const model = await findModel(ctx.db, input.modelId);
+  const provider = providerInput(input.provider);
+  const [row] = await ctx.db
+    .delete(modelByokTargets)
+    .where(and(eq(modelByokTargets.modelId, model.id), eq(modelByokTargets.provider, provider)))
+    .returning();
+  if (!row) throw new NotFoundError(`${model.name} has no BYOK target for ${provider}`);
+  await ctx.publisher.publishRoutes();
+  return row;
+}
