@@ -52,22 +52,17 @@ export async function startPostgres(): Promise<RunningServer> {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-pg-'));
   const asRoot = process.getuid?.() === 0;
-  // Postgres refuses to run as root; as root we run it as the `postgres` system user.
-  const run = (command: string, args: string[]): [string, string[]] =>
-    asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
-  if (asRoot) {
-    const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres']).toString());
-    chownSync(dir, id('-u'), id('-g'));
-  }
+  // Postgres refuses to run as root; as root we run it as the `postgres` system user, by uid and gid
+  // on the child itself (not through runuser, which would not pass our stop signal on to Postgres).
+  const owner = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) } : {};
+  if (asRoot) chownSync(dir, owner.uid!, owner.gid!);
   const data = join(dir, 'data');
-  const [initCmd, initArgs] = run(`${bin}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  execFileSync(initCmd, initArgs, { stdio: 'ignore' });
+  execFileSync(`${bin}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], { stdio: 'ignore', ...owner });
   const port = await freePort();
-  const [cmd, args] = run(`${bin}/postgres`, [
+  const child = spawn(`${bin}/postgres`, [
     '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
     '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200',
-  ]);
-  const child = spawn(cmd, args, { stdio: 'ignore' });
+  ], { stdio: 'ignore', ...owner });
   await waitForPort(port, child, 'postgres');
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
