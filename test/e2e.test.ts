@@ -176,7 +176,7 @@ describe.each([embedded, distributed])('end to end: $name', (mode) => {
     apiKeyId = created.apiKey.id;
     expect(customerKey.startsWith(created.apiKey.prefix)).toBe(true);
     expect(customerKey.endsWith(created.apiKey.last4)).toBe(true);
-    const listed = JSON.stringify(await gql(`{ orgs { apiKeys { id prefix last4 } } channels { id credentialLast4 } }`));
+    const listed = JSON.stringify(await gql(`{ orgs { edges { node { apiKeys { edges { node { id prefix last4 } } } } } } channels { edges { node { id credentialLast4 } } } }`));
     expect(listed).not.toContain(customerKey);
     expect(listed).not.toContain(UPSTREAM_KEY);
   });

@@ -5,32 +5,64 @@ export interface Config {
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   dataDir: string;
+  /** True when TOLLGATE_DATA_DIR was set (the CLI then never looks for another). */
+  dataDirExplicit: boolean;
   masterKeyEnv: string | undefined;
-  host: string;
+  masterKeyPreviousEnv: string | undefined;
+  /** Where the GraphQL API listens: loopback by default, whatever the data plane binds. */
+  controlPlaneHost: string;
+  /** Where the embedded data plane listens (TOLLGATE_HOST, as the data plane reads it). */
+  dataPlaneHost: string;
   controlPlanePort: number;
   dataPlanePort: number;
+  /** Browser origins allowed to call the API with credentials (comma-separated). */
+  corsOrigins: string[];
+  /** The console's address, for links in emails. */
+  publicUrl: string;
+  graphqlMaxBodyBytes: number;
+  /** Introspection and suggestions in production (off unless set). */
+  introspection: boolean | undefined;
+  graphiql: boolean | undefined;
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const text = env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new ConfigError(`${name} must be a port number, got "${text}"`);
+  if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
   return value;
 }
 
+function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(text.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(text.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, got "${text}"`);
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const controlPlaneHost = env.CONTROL_PLANE_HOST || '127.0.0.1';
+  const controlPlanePort = integer(env, 'CONTROL_PLANE_PORT', 4000, 0, 65535);
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
     dataDir: resolve(env.TOLLGATE_DATA_DIR || '.tollgate'),
+    dataDirExplicit: Boolean(env.TOLLGATE_DATA_DIR),
     masterKeyEnv: env.TOLLGATE_MASTER_KEY || undefined,
-    host: env.TOLLGATE_HOST || '127.0.0.1',
-    controlPlanePort: port(env, 'CONTROL_PLANE_PORT', 4000),
-    dataPlanePort: port(env, 'DATA_PLANE_PORT', 8080),
+    masterKeyPreviousEnv: env.TOLLGATE_MASTER_KEY_PREVIOUS || undefined,
+    controlPlaneHost,
+    dataPlaneHost: env.TOLLGATE_HOST || '127.0.0.1',
+    controlPlanePort,
+    dataPlanePort: integer(env, 'DATA_PLANE_PORT', 8080, 0, 65535),
+    corsOrigins: (env.TOLLGATE_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    publicUrl: (env.TOLLGATE_PUBLIC_URL || `http://${controlPlaneHost}:${controlPlanePort}`).replace(/\/+$/, ''),
+    graphqlMaxBodyBytes: integer(env, 'TOLLGATE_GRAPHQL_MAX_BODY_BYTES', 1_000_000, 1_000, 100_000_000),
+    introspection: flag(env, 'TOLLGATE_GRAPHQL_INTROSPECTION'),
+    graphiql: flag(env, 'TOLLGATE_GRAPHIQL'),
   };
 }

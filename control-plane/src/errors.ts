@@ -46,3 +46,19 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(text: string): boolean {
   return UUID.test(text);
 }
+
+/**
+ * A risky change (a sell price below cost, a debit larger than the balance) was not made: the
+ * caller must look at `warnings` and repeat the call with `confirm: true`.
+ */
+export class ConfirmationRequiredError extends Error {
+  override name = 'ConfirmationRequiredError';
+  constructor(readonly warnings: string[]) {
+    super(`confirm to proceed: ${warnings.join('; ')}`);
+  }
+}
+
+/** The caller may not do this (authorization). Authentication failures are HTTP 401 instead. */
+export class ForbiddenError extends Error {
+  override name = 'ForbiddenError';
+}

@@ -1,10 +1,13 @@
-import { createLogger, createStateStore, loadMasterKey } from '@tollgate/shared';
+import { randomBytes } from 'node:crypto';
+import { createLogger, createStateStore, installMasterKeyFiles, loadMasterKeyRing } from '@tollgate/shared';
 import { readConfig, ConfigError } from './config.ts';
 import { controlSocketPath, listenControlSocket, socketAnswers } from './control-socket.ts';
 import { openDatabase } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import { listenHttp } from './http.ts';
 import { createControlPlane } from './server.ts';
+import { operatorCount } from './services/admins.ts';
+import { rewrapAllSecrets } from './services/master-key-rotation.ts';
 
 /**
  * `npm start`: reads the config, migrates, and runs the control plane, plus (unless
@@ -13,6 +16,8 @@ import { createControlPlane } from './server.ts';
 const logger = createLogger('tollgate');
 
 async function main(): Promise<void> {
+  // Everything this process creates (the master key, PGlite's files, the socket) is owner-only.
+  process.umask(0o077);
   const controlPlaneOnly = process.argv.includes('--control-plane-only');
   const config = readConfig();
   if (controlPlaneOnly && !config.redisUrl) {
@@ -24,18 +29,55 @@ async function main(): Promise<void> {
     // Two processes on one PGlite directory would corrupt it.
     throw new ConfigError(`another Tollgate is already running with the data directory ${config.dataDir}`);
   }
-  const masterKey = loadMasterKey({ env: config.masterKeyEnv, dataDir: config.dataDir, create: true });
+  logger.info(`data directory: ${config.dataDir}`, { database: config.databaseUrl ? 'postgres (DATABASE_URL)' : 'pglite', store: config.redisUrl ? 'redis' : 'in-process' });
+  const ring = loadMasterKeyRing({ env: config.masterKeyEnv, previousEnv: config.masterKeyPreviousEnv, dataDir: config.dataDir, create: true });
+  if (ring.source === 'generated') {
+    logger.warn(
+      `generated a new master key in ${config.dataDir}/master.key: back it up now. Without it, every stored provider credential is lost. ` +
+        'In production, set TOLLGATE_MASTER_KEY instead (openssl rand -base64 32).',
+      { masterKeyId: ring.ids[0] },
+    );
+  }
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  await migrate(database);
+  const migrations = await migrate(database);
+  logger.info(`database migrations: ${migrations.applied} applied now, ${migrations.total} in total`);
+  // In embedded mode both planes read the ring at start, so re-wrapping now (before anything is
+  // published) completes a rotation begun with `tollgate rotate-master-key` while it was running.
+  if (!controlPlaneOnly && ring.keys.length > 1) {
+    const report = await rewrapAllSecrets(database.db, ring);
+    logger.info('re-wrapped secrets under the current master key', { ...report, masterKeyId: ring.ids[0] });
+  }
   // Without DATABASE_URL only this process may open the PGlite directory, so the CLI comes here;
   // listening as soon as the schema is ready keeps the window for a direct open short.
-  const socket = config.databaseUrl ? null : await listenControlSocket(database.db, socketPath, logger);
+  let installed = ring;
+  const socket = config.databaseUrl
+    ? null
+    : await listenControlSocket(database.db, socketPath, logger, {
+        ...(ring.source !== 'env'
+          ? {
+              rotateMasterKey: () => {
+                installed = installMasterKeyFiles(config.dataDir, installed, randomBytes(32));
+                return { newKeyId: installed.ids[0]! };
+              },
+            }
+          : {}),
+      });
   const store = createStateStore(config.redisUrl);
-  const controlPlane = createControlPlane({ db: database.db, store, masterKey, logger: logger.child({ plane: 'control' }) });
+  const controlPlane = createControlPlane({
+    db: database.db,
+    store,
+    masterKey: ring,
+    logger: logger.child({ plane: 'control' }),
+    corsOrigins: config.corsOrigins,
+    publicUrl: config.publicUrl,
+    limits: { maxBodyBytes: config.graphqlMaxBodyBytes },
+    ...(config.introspection !== undefined ? { introspection: config.introspection } : {}),
+    ...(config.graphiql !== undefined ? { graphiql: config.graphiql } : {}),
+  });
   await controlPlane.start();
 
-  const http = await listenHttp(controlPlane, { host: config.host, port: config.controlPlanePort });
-  logger.info(`control plane listening on http://${config.host}:${http.port}/graphql`);
+  const http = await listenHttp(controlPlane, { host: config.controlPlaneHost, port: config.controlPlanePort });
+  logger.info(`control plane listening on http://${config.controlPlaneHost}:${http.port}/graphql`);
 
   let dataPlane: { port: number; close(): Promise<void> } | null = null;
   if (!controlPlaneOnly) {
@@ -43,14 +85,16 @@ async function main(): Promise<void> {
     const { startEmbeddedDataPlane } = await import('./embedded.ts');
     dataPlane = await startEmbeddedDataPlane({
       store,
-      masterKey,
-      host: config.host,
+      masterKey: ring.current,
+      host: config.dataPlaneHost,
       port: config.dataPlanePort,
       logger: logger.child({ plane: 'data' }),
     });
-    logger.info(`data plane listening on http://${config.host}:${dataPlane.port}`);
+    logger.info(`data plane listening on http://${config.dataPlaneHost}:${dataPlane.port}`);
   }
-  logger.info('create the first admin with: npx tollgate admin create --email you@example.com');
+  if ((await operatorCount(database.db)) === 0) {
+    logger.info(`no platform operator yet: create the first with  npx tollgate admin create --email you@example.com  (outside the repository: npm run tollgate -- admin create ...)${config.databaseUrl ? '' : `, with TOLLGATE_DATA_DIR=${config.dataDir} if you run it from another directory`}`);
+  }
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {

@@ -1,21 +1,41 @@
-import { silentLogger, type Logger, type ProviderId, type StateStore } from '@tollgate/shared';
-import { GraphQLError } from 'graphql';
-import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import { masterKeyRing, silentLogger, type Logger, type MasterKeyRing, type ProviderId, type StateStore } from '@tollgate/shared';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, parse } from 'graphql';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { Access } from './auth/principal.ts';
+import { ForbiddenError } from './errors.ts';
+import { defaultRateLimits, type RateLimits } from './auth/rate-limit.ts';
 import type { Db } from './db/connect.ts';
-import { authenticate } from './graphql/auth.ts';
 import type { Context } from './graphql/context.ts';
+import { authPlugin, type RequestAuth, type ServerContext } from './graphql/http-auth.ts';
+import { DEFAULT_LIMITS, limitsRule, type QueryLimits } from './graphql/limits.ts';
 import { schema } from './graphql/schema.ts';
+import { EmailOutbox, logTransport, type EmailTransport } from './services/email.ts';
 import { upgradeLegacyData } from './services/legacy-upgrade.ts';
+import { assignMissingSlugs } from './services/orgs.ts';
+import { PublicationOutbox } from './services/outbox.ts';
 import { Publisher } from './services/publisher.ts';
+import type { ServiceContext } from './services/context.ts';
 import { UsageConsumer } from './services/usage-consumer.ts';
 
 export interface ControlPlaneOptions {
   db: Db;
   store: StateStore;
-  masterKey: Buffer;
+  /** The master key ring; a single key is a ring of one. */
+  masterKey: Buffer | MasterKeyRing;
   logger?: Logger;
   /** GraphiQL at GET /graphql; defaults to on unless NODE_ENV=production. */
   graphiql?: boolean;
+  /** Introspection and "did you mean" suggestions; default to on unless NODE_ENV=production. */
+  introspection?: boolean;
+  /** Origins allowed to call the API from a browser with credentials (CORS); none by default. */
+  corsOrigins?: readonly string[];
+  /** Where links in emails point (the console); defaults to http://127.0.0.1:4000. */
+  publicUrl?: string;
+  emailTransport?: EmailTransport;
+  limits?: Partial<QueryLimits>;
+  rateLimits?: RateLimits;
   /** Name of this process in the usage stream's consumer group. */
   consumerName?: string;
   /** Where BYOK test calls go instead of a provider's catalogue base URL (tests, egress proxies). */
@@ -23,44 +43,139 @@ export interface ControlPlaneOptions {
 }
 
 export interface ControlPlane {
-  yoga: YogaServerInstance<Record<string, never>, Context>;
+  yoga: YogaServerInstance<ServerContext, Context>;
   publisher: Publisher;
+  outbox: PublicationOutbox;
+  email: EmailOutbox;
   consumer: UsageConsumer;
+  /** What services need outside a request (the CLI over the control socket, `apply`). */
+  services: ServiceContext;
   /** Converts data from before routing v2, publishes every snapshot, then starts consuming usage. */
   start(): Promise<void>;
   close(): Promise<void>;
 }
 
+const GRAPHIQL_QUERY = `# Tollgate's GraphQL API.
+# Authenticate first: open "Headers" below and paste
+#   { "authorization": "Bearer tgm_..." }
+# with a management token (tollgate admin create prints the first one; createManagementToken makes more).
+{
+  viewer { email isPlatformAdmin }
+}
+`;
+
+/** In production, validation errors lose graphql-js's "Did you mean ...?" hints, which leak field names. */
+function noSuggestions(): Plugin {
+  return {
+    onValidate() {
+      return ({ result, setResult }) => {
+        if (result.length === 0) return;
+        setResult(result.map((error) => new GraphQLError(error.message.replace(/ ?Did you mean .*\?$/, ''), { extensions: error.extensions })));
+      };
+    },
+  };
+}
+
+function limitsPlugin(limits: QueryLimits, introspection: boolean): Plugin {
+  return {
+    onParse({ setParseFn }) {
+      setParseFn((source, options) => parse(source, { ...options, maxTokens: limits.maxTokens }));
+    },
+    onValidate({ addValidationRule }) {
+      addValidationRule(limitsRule(limits));
+      if (!introspection) addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/** Set-Cookie headers the resolvers asked for (sign-in, sign-out). */
+function cookiesPlugin(cookies: WeakMap<Request, string[]>): Plugin {
+  return {
+    onResponse({ request, response }) {
+      for (const value of cookies.get(request) ?? []) response.headers.append('set-cookie', value);
+    },
+  };
+}
+
 /** Builds the control plane; listening is `http.ts`'s job, reading config `main.ts`'s. */
 export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
   const logger = options.logger ?? silentLogger;
+  const production = process.env.NODE_ENV === 'production';
+  const ring = Buffer.isBuffer(options.masterKey) ? masterKeyRing(options.masterKey, [], 'env') : options.masterKey;
+  const limits: QueryLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const introspection = options.introspection ?? !production;
+  const rateLimits = options.rateLimits ?? defaultRateLimits();
   const publisher = new Publisher(options.db, options.store, logger.child({ component: 'publisher' }));
+  const outbox = new PublicationOutbox(options.db, publisher, logger.child({ component: 'outbox' }));
+  const email = new EmailOutbox(options.db, options.emailTransport ?? logTransport(logger.child({ component: 'email' })), logger);
   const consumer = new UsageConsumer({
     db: options.db,
     store: options.store,
     logger: logger.child({ component: 'usage-consumer' }),
     ...(options.consumerName ? { consumerName: options.consumerName } : {}),
   });
-  const yoga = createYoga<Record<string, never>, Context>({
+  const services: ServiceContext = {
+    db: options.db,
+    masterKey: ring.current,
+    masterKeys: ring,
+    publisher,
+    outbox,
+    logger,
+    ...(options.providerBaseUrls ? { providerBaseUrls: options.providerBaseUrls } : {}),
+  };
+  const auth = new WeakMap<Request, RequestAuth>();
+  const cookies = new WeakMap<Request, string[]>();
+  const corsOrigins = new Set(options.corsOrigins ?? []);
+  const graphiql = options.graphiql ?? !production;
+
+  const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: options.graphiql ?? process.env.NODE_ENV !== 'production',
+    graphiql: graphiql ? { title: 'Tollgate GraphQL', defaultQuery: GRAPHIQL_QUERY, headers: '{ "authorization": "Bearer tgm_..." }' } : false,
+    // Served from the npm package, so GraphiQL works offline (yoga's default loads it from a CDN).
+    renderGraphiQL,
     landingPage: false,
     logging: false,
-    context: async ({ request }) => ({
-      db: options.db,
-      user: await authenticate(options.db, request.headers.get('authorization')),
-      masterKey: options.masterKey,
-      publisher,
-      logger,
-      ...(options.providerBaseUrls ? { providerBaseUrls: options.providerBaseUrls } : {}),
-    }),
+    maxRequestBodySize: limits.maxBodyBytes,
+    // Browsers may call from the allowed origins only; without an allowlist, no CORS headers at all.
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      return origin && corsOrigins.has(origin)
+        ? { origin, credentials: true, allowedHeaders: ['content-type', 'authorization', 'x-tollgate-csrf'], methods: ['GET', 'POST'] }
+        : { origin: [] };
+    },
+    plugins: [
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'x-tollgate-csrf'] }),
+      authPlugin({ db: options.db, rateLimits, maxAnonymousTokens: limits.maxAnonymousTokens, auth }),
+      limitsPlugin(limits, introspection),
+      ...(introspection ? [] : [noSuggestions()]),
+      cookiesPlugin(cookies),
+    ],
+    context: ({ request }) => {
+      const state = auth.get(request) ?? { principal: null, ip: null };
+      const setCookies: string[] = [];
+      cookies.set(request, setCookies);
+      return {
+        ...services,
+        access: new Access(options.db, state.principal),
+        user: state.principal?.user ?? null,
+        request: { ip: state.ip, userAgent: request.headers.get('user-agent'), secure: new URL(request.url).protocol === 'https:' },
+        publicUrl: options.publicUrl ?? 'http://127.0.0.1:4000',
+        email,
+        rateLimits,
+        setCookies,
+      };
+    },
     maskedErrors: {
       // Unexpected errors reach the client as "Unexpected error."; the log keeps the detail
       // (the logger redacts anything shaped like a secret).
       maskError: (error, message, isDev) => {
         const original = error instanceof GraphQLError ? error.originalError : error;
-        if (original && !(original instanceof GraphQLError)) logger.error('graphql request failed', { error: original });
+        if (original && !(original instanceof GraphQLError)) {
+          // Authorization failures outside a result union (queries): typed by their code, not masked.
+          if (original instanceof ForbiddenError) return new GraphQLError(original.message, { extensions: { code: 'FORBIDDEN' } });
+          logger.error('graphql request failed', { error: original });
+        }
         return maskError(error, message, isDev);
       },
     },
@@ -68,15 +183,24 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
   return {
     yoga,
     publisher,
+    outbox,
+    email,
     consumer,
+    services,
     async start() {
       // Before anything is published: the data plane must never see a row in its old form.
-      await upgradeLegacyData(options.db, options.masterKey, logger.child({ component: 'upgrade' }));
+      await upgradeLegacyData(options.db, ring.current, logger.child({ component: 'upgrade' }));
+      await assignMissingSlugs(services);
       await publisher.publishAll();
+      // Rows a crash left between a commit and its publication.
+      await outbox.deliver();
+      outbox.start();
+      void email.deliver();
       consumer.start();
     },
     async close() {
       publisher.close();
+      await outbox.close();
       await consumer.close();
     },
   };

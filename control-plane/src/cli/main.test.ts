@@ -42,9 +42,15 @@ describe('tollgate CLI', () => {
     });
     expect(await response.json()).toEqual({ data: { viewer: { email: 'ops@example.com', isPlatformAdmin: true } } });
 
-    // Running it again for the same email reuses the user and issues another token.
-    const again = await cli(['admin', 'create', '--email', 'ops@example.com'], { DATABASE_URL: service.url });
-    expect(again.stdout.match(/tgm_[0-9A-Za-z]+/)?.[0]).not.toBe(tokens[0]);
+    // Only the first operator is bootstrapped: another needs an existing operator's token.
+    await expect(cli(['admin', 'create', '--email', 'intruder@example.com'], { DATABASE_URL: service.url })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('a platform operator already exists'),
+    });
+    await expect(cli(['admin', 'create', '--email', 'intruder@example.com', '--token', 'tgm_forged'], { DATABASE_URL: service.url })).rejects.toMatchObject({ code: 1 });
+    const second = await cli(['admin', 'create', '--email', 'second@example.com', '--token', tokens[0]!], { DATABASE_URL: service.url });
+    expect(second.stdout.match(/tgm_[0-9A-Za-z]+/)?.[0]).not.toBe(tokens[0]);
+    expect(await database.db.query.users.findFirst({ where: { email: 'intruder@example.com' } })).toBeUndefined();
   });
 
   it('asks a running embedded control plane over its socket instead of opening PGlite', async () => {
@@ -61,12 +67,32 @@ describe('tollgate CLI', () => {
       const user = await embedded.db.query.users.findFirst({ where: { email: 'embedded@example.com' } });
       expect(user).toMatchObject({ isPlatformAdmin: true });
       await expect(cli(['admin', 'create', '--email', 'nope'], { DATABASE_URL: '', TOLLGATE_DATA_DIR: dataDir })).rejects.toMatchObject({ code: 2 });
+      // Whoever can open the socket cannot mint a second operator without an operator's token.
+      await expect(cli(['admin', 'create', '--email', 'second@example.com'], { DATABASE_URL: '', TOLLGATE_DATA_DIR: dataDir })).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('already exists'),
+      });
+      expect(await embedded.db.query.users.findFirst({ where: { email: 'second@example.com' } })).toBeUndefined();
+      const audit = await embedded.db.query.auditLog.findMany({ where: { action: 'adminCreate' }, orderBy: { at: 'asc' } });
+      expect(audit.map((a) => a.outcome)).toEqual(['ok', 'ValidationError', 'ForbiddenError']);
     } finally {
       await socket.close();
       await embedded.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('refuses to invent a data directory: admin create without a running Tollgate or its directory says so', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'tollgate-cli-none-'));
+    try {
+      await expect(cli(['admin', 'create', '--email', 'a@example.com'], { DATABASE_URL: '', TOLLGATE_DATA_DIR: join(empty, 'missing') })).rejects.toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining('there is no Tollgate data directory'),
+      });
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
 
   it('migrates alone and prints help', async () => {
     expect((await cli(['migrate'], { DATABASE_URL: service.url })).stdout).toMatch(/up to date/);

@@ -5,9 +5,21 @@ import * as schema from './schema/index.ts';
 export const relations = defineRelations(schema, (r) => ({
   users: {
     managementTokens: r.many.managementTokens(),
+    memberships: r.many.orgMembers(),
   },
   managementTokens: {
     user: r.one.users({ from: r.managementTokens.userId, to: r.users.id, optional: false }),
+    org: r.one.orgs({ from: r.managementTokens.orgId, to: r.orgs.id }),
+  },
+  orgMembers: {
+    user: r.one.users({ from: r.orgMembers.userId, to: r.users.id, optional: false }),
+    org: r.one.orgs({ from: r.orgMembers.orgId, to: r.orgs.id, optional: false }),
+  },
+  invitations: {
+    org: r.one.orgs({ from: r.invitations.orgId, to: r.orgs.id, optional: false }),
+  },
+  sessions: {
+    user: r.one.users({ from: r.sessions.userId, to: r.users.id, optional: false }),
   },
   orgs: {
     apiKeys: r.many.apiKeys(),
@@ -15,6 +27,8 @@ export const relations = defineRelations(schema, (r) => ({
     usageRecords: r.many.usageRecords(),
     byokCredentials: r.many.byokCredentials(),
     plan: r.one.plans({ from: r.orgs.planId, to: r.plans.id }),
+    members: r.many.orgMembers(),
+    invitations: r.many.invitations(),
   },
   apiKeys: {
     org: r.one.orgs({ from: r.apiKeys.orgId, to: r.orgs.id, optional: false }),

@@ -40,8 +40,8 @@ describe('tier restrictions', () => {
     expect((await mutate(h, 'setOrgAllowedTiers', 'SetOrgAllowedTiersInput', 'id', { orgId: MISSING, tiers: ['cheap'] })).typename).toBe('NotFoundError');
     expect((await mutate(h, 'setApiKeyAllowedTiers', 'SetApiKeyAllowedTiersInput', 'id', { id: MISSING, tiers: ['cheap'] })).typename).toBe('NotFoundError');
     expect((await mutate(h, 'setOrgAllowedTiers', 'SetOrgAllowedTiersInput', 'id', { orgId, tiers: ['gold'] })).typename).toBe('none');
-    const r = await h.gql(`query($id: ID!) { org(id: $id) { allowedTiers apiKeys { allowedTiers } } }`, { id: orgId });
-    expect(r.data!.org).toEqual({ allowedTiers: null, apiKeys: [{ allowedTiers: null }] });
+    const r = await h.gql(`query($id: ID!) { org(id: $id) { allowedTiers apiKeys { edges { node { allowedTiers } } } } }`, { id: orgId });
+    expect(r.data!.org).toEqual({ allowedTiers: null, apiKeys: { edges: [{ node: { allowedTiers: null } }] } });
     expect(await h.store.getKeyRecord(hashSecret(key.secret))).toMatchObject({ allowedTiers: null });
   });
 });

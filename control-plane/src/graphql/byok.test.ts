@@ -31,7 +31,7 @@ function setCredential(orgId: string, provider: string, credential: string) {
 }
 
 async function credentialsOf(orgId: string): Promise<Record<string, unknown>[]> {
-  return (await h.gql(`query($id: ID!) { org(id: $id) { byokCredentials { ${CREDENTIAL_FIELDS} } } }`, { id: orgId })).data!.org.byokCredentials;
+  return (await h.gql(`query($id: ID!) { org(id: $id) { byokCredentials { edges { node { ${CREDENTIAL_FIELDS} } } } } }`, { id: orgId })).data!.org.byokCredentials.edges.map((e: { node: Record<string, unknown> }) => e.node);
 }
 
 describe('providers', () => {
@@ -169,8 +169,9 @@ describe('BYOK secrecy', () => {
     }
     expect(tested.data).toMatchObject({ ok: false, status: 401, error: expect.stringContaining('Incorrect API key provided') });
     const everything = await h.gql(`{
-      orgs { id byokCredentials { id provider last4 createdAt updatedAt } apiKeys { id last4 } }
-      channels { id credentialLast4 } models { id byokTargets { provider } } providers { id } settings { byokFeeBps }
+      orgs { edges { node { id byokCredentials { edges { node { id provider last4 createdAt updatedAt } } } apiKeys { edges { node { id last4 } } } } } }
+      channels { edges { node { id credentialLast4 } } } models { edges { node { id byokTargets { provider } } } } providers { id } settings { byokFeeBps }
+      auditLog(first: 100) { edges { node { action details } } }
     }`);
     expect(everything.errors).toBeUndefined();
     expect(logs.some((l) => l.startsWith('byok credential tested'))).toBe(true);

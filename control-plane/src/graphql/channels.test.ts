@@ -33,7 +33,7 @@ async function channel(id: string): Promise<Record<string, any> | null> {
 }
 
 async function channelCount(): Promise<number> {
-  return (await h.gql(`{ channels { id } }`)).data!.channels.length;
+  return (await h.gql(`{ channels(first: 100) { edges { node { id } } } }`)).data!.channels.edges.length;
 }
 
 async function published(id: string) {

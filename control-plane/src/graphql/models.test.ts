@@ -24,7 +24,7 @@ async function model(id: string): Promise<Record<string, any>> {
 }
 
 async function modelCount(): Promise<number> {
-  return (await h.gql(`{ models { id } }`)).data!.models.length;
+  return (await h.gql(`{ models(first: 100) { edges { node { id } } } }`)).data!.models.edges.length;
 }
 
 async function routed(name: string) {

@@ -28,7 +28,7 @@ function planInput(overrides: Record<string, unknown> = {}) {
 }
 
 async function plan(id: string) {
-  return ((await h.gql(`{ plans { ${PLAN_FIELDS} } }`)).data!.plans as { id: string }[]).find((p) => p.id === id) ?? null;
+  return ((await h.gql(`{ plans(first: 100) { edges { node { ${PLAN_FIELDS} } } } }`)).data!.plans.edges as { node: { id: string } }[]).map((e) => e.node).find((p) => p.id === id) ?? null;
 }
 
 describe('createPlan', () => {
@@ -45,7 +45,7 @@ describe('createPlan', () => {
   it('refuses unknown lane models, a taken name and permissions without their lane, creating nothing', async () => {
     const taken = planInput();
     await mutate(h, 'createPlan', 'CreatePlanInput', 'id', taken);
-    const before = (await h.gql(`{ plans { id } }`)).data!.plans.length;
+    const before = (await h.gql(`{ plans(first: 100) { edges { node { id } } } }`)).data!.plans.edges.length;
     const cases: [Record<string, unknown>, string][] = [
       [{ premiumLane: { model: 'no-such-model', tier: 'resale' } }, 'NotFoundError'],
       [{ name: taken.name }, 'ConflictError'],
@@ -60,7 +60,7 @@ describe('createPlan', () => {
       const r = await mutate(h, 'createPlan', 'CreatePlanInput', 'id', planInput(overrides));
       expect({ overrides, typename: r.typename }).toEqual({ overrides, typename });
     }
-    expect((await h.gql(`{ plans { id } }`)).data!.plans.length).toBe(before);
+    expect((await h.gql(`{ plans(first: 100) { edges { node { id } } } }`)).data!.plans.edges.length).toBe(before);
   });
 });
 

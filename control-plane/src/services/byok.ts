@@ -7,6 +7,7 @@ import { byokCredentials, modelByokTargets, models, type ByokCredential } from '
 import { NotFoundError, UnsupportedProtocolError, ValidationError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
 import { credentialInput, defaultBaseUrl, openByokCredential, sealByokCredential } from './credentials.ts';
+import { commitChange } from './unit-of-work.ts';
 import { probeChat, type ProbeResult } from './upstream-probe.ts';
 import { id as idInput, provider as providerInput, requiredText } from './validate.ts';
 
@@ -47,7 +48,8 @@ export async function setByokCredential(ctx: ServiceContext, input: ByokCredenti
   const credential = credentialInput(provider, input.credential);
   const last4 = credentialLast4(credential);
   const write = () =>
-    ctx.db.transaction(async (tx) => {
+    commitChange(ctx, async (tx, publish) => {
+      publish({ kind: 'byok', orgId, provider });
       const [existing] = await tx
         .select({ id: byokCredentials.id })
         .from(byokCredentials)
@@ -70,16 +72,18 @@ export async function setByokCredential(ctx: ServiceContext, input: ByokCredenti
     row = await write();
   }
   ctx.logger.info('byok credential set', { orgId, provider, credentialId: row.id });
-  await ctx.publisher.publishByok(orgId, provider);
   return row;
 }
 
 export async function deleteByokCredential(ctx: ServiceContext, input: ByokCredentialKey): Promise<ByokCredential> {
   const row = await findCredential(ctx.db, input);
-  const [deleted] = await ctx.db.delete(byokCredentials).where(eq(byokCredentials.id, row.id)).returning();
+  const deleted = await commitChange(ctx, async (tx, publish) => {
+    const [gone] = await tx.delete(byokCredentials).where(eq(byokCredentials.id, row.id)).returning();
+    publish({ kind: 'byok', orgId: row.orgId, provider: row.provider });
+    return gone;
+  });
   if (!deleted) throw new NotFoundError(`the org has no ${row.provider} credential`);
   ctx.logger.info('byok credential deleted', { orgId: deleted.orgId, provider: deleted.provider, credentialId: deleted.id });
-  await ctx.publisher.publishByok(deleted.orgId, deleted.provider);
   return deleted;
 }
 
@@ -103,7 +107,7 @@ export async function testByokCredential(ctx: ServiceContext, input: ByokCredent
     if (!target) throw new ValidationError(`upstreamModel is required: no model has a BYOK target for ${row.provider} yet`, 'upstreamModel');
     model = target.upstreamModel;
   }
-  const credential = openByokCredential(ctx.masterKey, row.orgId, row.id, row.credentialSealed);
+  const credential = openByokCredential(ctx.masterKeys.keys, row.orgId, row.id, row.credentialSealed);
   const baseUrl = ctx.providerBaseUrls?.[row.provider] ?? defaultBaseUrl(row.provider, credential);
   if (baseUrl === null) throw new ValidationError(`${row.provider} has no base URL to call`, 'provider');
   const result = await probeChat({

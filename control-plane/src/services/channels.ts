@@ -14,6 +14,7 @@ import {
 } from './channel-settings.ts';
 import type { ServiceContext } from './context.ts';
 import { credentialInput, defaultBaseUrl, openChannelCredential, sealChannelCredential } from './credentials.ts';
+import { commitChange } from './unit-of-work.ts';
 import { probeChat, type ProbeResult } from './upstream-probe.ts';
 import { baseUrl as baseUrlInput, id as idInput, operatorTier, provider as providerInput, requiredText } from './validate.ts';
 
@@ -90,7 +91,9 @@ export async function createChannel(ctx: ServiceContext, input: CreateChannelInp
   const id = randomUUID();
   let channel: ProviderChannel;
   try {
-    [channel] = (await ctx.db
+    channel = await commitChange(ctx, async (tx, publish) => {
+      publish({ kind: 'routes' });
+      const [row] = await tx
       .insert(providerChannels)
       .values({
         id,
@@ -102,11 +105,12 @@ export async function createChannel(ctx: ServiceContext, input: CreateChannelInp
         credentialLast4: credentialLast4(credential),
         ...settings,
       })
-      .returning()) as [ProviderChannel];
+      .returning();
+      return row!;
+    });
   } catch (error) {
     taken(error, name);
   }
-  await ctx.publisher.publishRoutes();
   return channel;
 }
 
@@ -127,7 +131,7 @@ export async function updateChannel(ctx: ServiceContext, input: UpdateChannelInp
   const provider = input.provider != null ? providerInput(input.provider) : current.provider;
   const providerChanged = provider !== current.provider;
   const tier = input.tier != null ? operatorTier(input.tier) : current.tier;
-  const stored = openChannelCredential(ctx.masterKey, current.id, current.credentialSealed);
+  const stored = openChannelCredential(ctx.masterKeys.keys, current.id, current.credentialSealed);
   // A replacement, or for another provider the stored credential validated again; null: unchanged.
   let credential: Credential | null = null;
   if (input.credential != null) {
@@ -151,7 +155,9 @@ export async function updateChannel(ctx: ServiceContext, input: UpdateChannelInp
   const settings = settingsOf(input, current);
   let channel: ProviderChannel;
   try {
-    [channel] = (await ctx.db
+    channel = await commitChange(ctx, async (tx, publish) => {
+      publish({ kind: 'routes' });
+      const [row] = await tx
       .update(providerChannels)
       .set({
         name,
@@ -164,23 +170,27 @@ export async function updateChannel(ctx: ServiceContext, input: UpdateChannelInp
           : {}),
       })
       .where(eq(providerChannels.id, current.id))
-      .returning()) as [ProviderChannel];
+      .returning();
+      return row!;
+    });
   } catch (error) {
     taken(error, name);
   }
   if (!channel) throw new NotFoundError('no channel with this id');
-  await ctx.publisher.publishRoutes();
   return channel;
 }
 
 export async function setChannelEnabled(ctx: ServiceContext, id: string, enabled: boolean): Promise<ProviderChannel> {
-  const [channel] = await ctx.db
-    .update(providerChannels)
-    .set({ enabled })
-    .where(eq(providerChannels.id, idInput(id, 'channel')))
-    .returning();
+  const channel = await commitChange(ctx, async (tx, publish) => {
+    const [row] = await tx
+      .update(providerChannels)
+      .set({ enabled })
+      .where(eq(providerChannels.id, idInput(id, 'channel')))
+      .returning();
+    publish({ kind: 'routes' });
+    return row;
+  });
   if (!channel) throw new NotFoundError('no channel with this id');
-  await ctx.publisher.publishRoutes();
   return channel;
 }
 
@@ -207,13 +217,15 @@ export async function deleteChannel(ctx: ServiceContext, id: string): Promise<{ 
   const usedBy = await modelsTargeting(ctx, channel.id);
   if (usedBy.length > 0) throw inUse(channel.name, usedBy);
   try {
-    await ctx.db.delete(providerChannels).where(eq(providerChannels.id, channel.id));
+    await commitChange(ctx, async (tx, publish) => {
+      await tx.delete(providerChannels).where(eq(providerChannels.id, channel.id));
+      publish({ kind: 'routes' });
+    });
   } catch (error) {
     // A target added since the check: the foreign key refuses the delete.
     if (sqlState(error) === '23503') throw inUse(channel.name, await modelsTargeting(ctx, channel.id));
     throw error;
   }
-  await ctx.publisher.publishRoutes();
   return { id: channel.id };
 }
 
@@ -234,7 +246,7 @@ export async function testChannel(ctx: ServiceContext, id: string, upstreamModel
   const result = await probeChat({
     provider: channel.provider,
     baseUrl: channel.baseUrl,
-    credential: openChannelCredential(ctx.masterKey, channel.id, channel.credentialSealed),
+    credential: openChannelCredential(ctx.masterKeys.keys, channel.id, channel.credentialSealed),
     upstreamModel: channel.modelMap[model] ?? model,
     extraHeaders: channel.extraHeaders,
     timeouts: { connectMs: channel.connectTimeoutMs, firstByteMs: channel.firstByteTimeoutMs, idleMs: channel.idleTimeoutMs, totalMs: channel.totalTimeoutMs },

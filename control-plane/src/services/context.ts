@@ -1,5 +1,7 @@
 import type { Logger, ProviderId } from '@tollgate/shared';
 import type { Db } from '../db/connect.ts';
+import type { MasterKeyRing } from '@tollgate/shared';
+import type { PublicationOutbox } from './outbox.ts';
 import type { Publisher } from './publisher.ts';
 
 /**
@@ -8,8 +10,11 @@ import type { Publisher } from './publisher.ts';
  */
 export interface ServiceContext {
   db: Db;
+  /** Seals with the ring's current key, opens with any of its keys (master-key rotation). */
   masterKey: Buffer;
+  masterKeys: MasterKeyRing;
   publisher: Publisher;
+  outbox: PublicationOutbox;
   logger: Logger;
   /**
    * Where test calls to a provider go instead of its catalogue base URL (tests, egress proxies).

@@ -39,7 +39,7 @@ export function sealChannelCredential(masterKey: Buffer, channelId: string, cred
   return sealSecret(masterKey, encodeCredential(credential), channelCredentialAad(channelId));
 }
 
-export function openChannelCredential(masterKey: Buffer, channelId: string, sealed: string): Credential {
+export function openChannelCredential(masterKey: Buffer | readonly Buffer[], channelId: string, sealed: string): Credential {
   return decodeCredential(openSecret(masterKey, sealed, channelCredentialAad(channelId)));
 }
 
@@ -47,6 +47,6 @@ export function sealByokCredential(masterKey: Buffer, orgId: string, credentialI
   return sealSecret(masterKey, encodeCredential(credential), byokCredentialAad(orgId, credentialId));
 }
 
-export function openByokCredential(masterKey: Buffer, orgId: string, credentialId: string, sealed: string): Credential {
+export function openByokCredential(masterKey: Buffer | readonly Buffer[], orgId: string, credentialId: string, sealed: string): Credential {
   return decodeCredential(openSecret(masterKey, sealed, byokCredentialAad(orgId, credentialId)));
 }

@@ -1,7 +1,10 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
 import { ledgerEntries, type LedgerEntry } from '../db/schema/index.ts';
-import { ConflictError, isUuid, NotFoundError, ValidationError } from '../errors.ts';
+import { formatCredits } from '@tollgate/shared';
+import { ConfirmationRequiredError, ConflictError, isUuid, NotFoundError, ValidationError } from '../errors.ts';
+import type { ServiceContext } from './context.ts';
+import { enqueuePublications } from './outbox.ts';
 
 export interface CreditRequest {
   orgId: string;
@@ -9,6 +12,8 @@ export interface CreditRequest {
   reason: string;
   idempotencyKey: string;
   createdBy: string | null;
+  /** A debit larger than the balance is refused with ConfirmationRequiredError unless confirmed. */
+  confirm?: boolean | null | undefined;
 }
 
 /** Prefix the usage consumer uses for its debits; refused for manual credits so they cannot collide. */
@@ -31,6 +36,13 @@ export async function creditOrg(db: Db, request: CreditRequest): Promise<{ entry
   }
   const org = isUuid(request.orgId) ? await db.query.orgs.findFirst({ where: { id: request.orgId } }) : undefined;
   if (!org) throw new NotFoundError('no org with this id');
+  const retried = await db.query.ledgerEntries.findFirst({ where: { idempotencyKey } });
+  if (!retried && request.amount < 0n && !request.confirm) {
+    const balance = await ledgerBalance(db, org.id);
+    if (-request.amount > balance) {
+      throw new ConfirmationRequiredError([`the debit of ${formatCredits(-request.amount)} credits is larger than the balance of ${formatCredits(balance)}: the org would owe credits`]);
+    }
+  }
 
   // ON CONFLICT DO NOTHING makes concurrent retries safe: exactly one insert wins.
   const [inserted] = await db
@@ -67,4 +79,19 @@ export async function allBalances(db: Db): Promise<Map<string, bigint>> {
 /** `execute` returns the driver's result object; both pg and PGlite put rows under `rows`. */
 export function rowsOf<T>(result: unknown): T[] {
   return (result as { rows: T[] }).rows;
+}
+
+/**
+ * A manual credit or debit and the cached balance's update, as one unit: the entry and its
+ * publication commit together. A retry publishes again, which repairs a cache a first attempt missed
+ * (the store applies each entry once).
+ */
+export async function creditOrgAndPublish(ctx: ServiceContext, request: CreditRequest): Promise<LedgerEntry> {
+  const { entry } = await ctx.db.transaction(async (tx) => {
+    const result = await creditOrg(tx, request);
+    await enqueuePublications(tx, [{ kind: 'credit', entryId: result.entry.id }]);
+    return result;
+  });
+  await ctx.outbox.deliver();
+  return entry;
 }

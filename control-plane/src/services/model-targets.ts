@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
 import { assertChannelsExist, findModel, MAX_PRIORITY, MAX_WEIGHT, targetValues, type TargetInput } from './models.ts';
 import { costColumns, priceFields, type PriceInput } from './prices.ts';
+import { commitChange } from './unit-of-work.ts';
 import { id as idInput, intInRange, requiredText } from './validate.ts';
 
 // A model's operator targets: added, changed and removed one at a time.
@@ -20,11 +21,14 @@ export async function addModelTarget(ctx: ServiceContext, input: TargetInput & {
   await assertChannelsExist(ctx.db, [values.channelId]);
   let target: ModelTarget;
   try {
-    [target] = (await ctx.db.insert(modelTargets).values({ ...values, modelId: model.id }).returning()) as [ModelTarget];
+    target = await commitChange(ctx, async (tx, publish) => {
+      const [row] = await tx.insert(modelTargets).values({ ...values, modelId: model.id }).returning();
+      publish({ kind: 'routes' });
+      return row!;
+    });
   } catch (error) {
     duplicate(error);
   }
-  await ctx.publisher.publishRoutes();
   return target;
 }
 
@@ -52,21 +56,27 @@ export async function updateModelTarget(ctx: ServiceContext, input: UpdateModelT
   if (Object.keys(changes).length === 0) return existing;
   let target: ModelTarget | undefined;
   try {
-    [target] = await ctx.db.update(modelTargets).set(changes).where(eq(modelTargets.id, targetId)).returning();
+    target = await commitChange(ctx, async (tx, publish) => {
+      const [row] = await tx.update(modelTargets).set(changes).where(eq(modelTargets.id, targetId)).returning();
+      publish({ kind: 'routes' });
+      return row;
+    });
   } catch (error) {
     duplicate(error);
   }
   if (!target) throw new NotFoundError('no target with this id');
-  await ctx.publisher.publishRoutes();
   return target;
 }
 
 export async function removeModelTarget(ctx: ServiceContext, id: string): Promise<ModelTarget> {
-  const [target] = await ctx.db
-    .delete(modelTargets)
-    .where(eq(modelTargets.id, idInput(id, 'target')))
-    .returning();
+  const target = await commitChange(ctx, async (tx, publish) => {
+    const [row] = await tx
+      .delete(modelTargets)
+      .where(eq(modelTargets.id, idInput(id, 'target')))
+      .returning();
+    publish({ kind: 'routes' });
+    return row;
+  });
   if (!target) throw new NotFoundError('no target with this id');
-  await ctx.publisher.publishRoutes();
   return target;
 }

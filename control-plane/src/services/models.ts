@@ -1,11 +1,12 @@
 import { BYOK_PROVIDERS, type OperatorTier, type ProviderId } from '@tollgate/shared';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, or } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { modelByokTargets, models, modelSellPrices, modelTargets, providerChannels, type Model, type ModelByokTarget, type ModelSellPrice } from '../db/schema/index.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { modelByokTargets, models, modelSellPrices, modelTargets, plans, providerChannels, type Model, type ModelByokTarget, type ModelSellPrice } from '../db/schema/index.ts';
+import { ConfirmationRequiredError, ConflictError, InUseError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
-import { costColumns, listColumns, priceFields, type PriceInput } from './prices.ts';
+import { costColumns, listColumns, priceFields, type PriceFields, type PriceInput } from './prices.ts';
+import { commitChange } from './unit-of-work.ts';
 import { id as idInput, intInRange, modelName, operatorTier, provider as providerInput, requiredText } from './validate.ts';
 
 export const MAX_OUTPUT_TOKENS_LIMIT = 10_000_000;
@@ -110,7 +111,8 @@ export async function createModel(ctx: ServiceContext, input: CreateModelInput):
   await assertChannelsExist(ctx.db, targets.map((t) => t.channelId));
   let model: Model;
   try {
-    model = await ctx.db.transaction(async (tx) => {
+    model = await commitChange(ctx, async (tx, publish) => {
+      publish({ kind: 'routes' });
       const [created] = await tx
         .insert(models)
         .values({ name, contextWindow, ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) })
@@ -125,7 +127,6 @@ export async function createModel(ctx: ServiceContext, input: CreateModelInput):
     if (isUniqueViolation(error)) throw new ConflictError(`a model named "${name}" already exists`);
     throw error;
   }
-  await ctx.publisher.publishRoutes();
   return model;
 }
 
@@ -136,9 +137,12 @@ export async function updateModel(ctx: ServiceContext, input: UpdateModelInput):
     ...(input.contextWindow !== undefined ? { contextWindow: input.contextWindow === null ? null : contextWindowInput(input.contextWindow) } : {}),
   };
   if (Object.keys(changes).length === 0) return current;
-  const [model] = await ctx.db.update(models).set(changes).where(eq(models.id, current.id)).returning();
+  const model = await commitChange(ctx, async (tx, publish) => {
+    const [row] = await tx.update(models).set(changes).where(eq(models.id, current.id)).returning();
+    publish({ kind: 'routes' });
+    return row;
+  });
   if (!model) throw new NotFoundError('no model with this id');
-  await ctx.publisher.publishRoutes();
   return model;
 }
 
@@ -148,6 +152,17 @@ export interface SetModelPriceInput {
   price: PriceInput;
   /** When the price takes effect; absent for now. Never in the past: that would rewrite history. */
   effectiveFrom?: Date | null | undefined;
+  /** A price below a target's cost is refused with ConfirmationRequiredError unless confirmed. */
+  confirm?: boolean | null | undefined;
+}
+
+/** Warnings for a sell price under what a target of the tier costs the operator. */
+export function belowCost(price: PriceFields, targets: readonly { channel: string; costInput: bigint; costOutput: bigint }[], tier: string): string[] {
+  return targets.flatMap((t) =>
+    price.input < t.costInput || price.output < t.costOutput
+      ? [`the ${tier} sell price is below the cost of the target on channel "${t.channel}": every request would lose money`]
+      : [],
+  );
 }
 
 /** Adds a sell price for a tier; earlier prices stay, so past requests remain priceable. */
@@ -155,17 +170,29 @@ export async function setModelPrice(ctx: ServiceContext, input: SetModelPriceInp
   const model = await findModel(ctx.db, input.modelId);
   const tier: OperatorTier = operatorTier(input.tier);
   const price = priceFields(input.price, 'price');
+  if (!input.confirm) {
+    const targets = await ctx.db
+      .select({ channel: providerChannels.name, costInput: modelTargets.costInput, costOutput: modelTargets.costOutput })
+      .from(modelTargets)
+      .innerJoin(providerChannels, eq(providerChannels.id, modelTargets.channelId))
+      .where(and(eq(modelTargets.modelId, model.id), eq(providerChannels.tier, tier)));
+    const warnings = belowCost(price, targets, tier);
+    if (warnings.length > 0) throw new ConfirmationRequiredError(warnings);
+  }
   const now = new Date();
   const effectiveFrom = input.effectiveFrom ?? now;
   if (effectiveFrom.getTime() < now.getTime()) throw new ValidationError('effectiveFrom must not be in the past; omit it for now', 'effectiveFrom');
   let row: ModelSellPrice;
   try {
-    [row] = (await ctx.db.insert(modelSellPrices).values({ modelId: model.id, tier, ...price, effectiveFrom }).returning()) as [ModelSellPrice];
+    row = await commitChange(ctx, async (tx, publish) => {
+      const [inserted] = await tx.insert(modelSellPrices).values({ modelId: model.id, tier, ...price, effectiveFrom }).returning();
+      publish({ kind: 'routes' });
+      return inserted!;
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw new ConflictError(`${model.name} already has a ${tier} price from this instant`);
     throw error;
   }
-  await ctx.publisher.publishRoutes();
   return row;
 }
 
@@ -173,23 +200,49 @@ export async function setModelPrice(ctx: ServiceContext, input: SetModelPriceInp
 export async function setModelByokTarget(ctx: ServiceContext, input: ByokTargetInput & { modelId: string }): Promise<ModelByokTarget> {
   const model = await findModel(ctx.db, input.modelId);
   const values = byokValues(input, 'byokTarget');
-  const [row] = await ctx.db
-    .insert(modelByokTargets)
-    .values({ modelId: model.id, ...values })
-    .onConflictDoUpdate({ target: [modelByokTargets.modelId, modelByokTargets.provider], set: values })
-    .returning();
-  await ctx.publisher.publishRoutes();
-  return row!;
+  return commitChange(ctx, async (tx, publish) => {
+    const [row] = await tx
+      .insert(modelByokTargets)
+      .values({ modelId: model.id, ...values })
+      .onConflictDoUpdate({ target: [modelByokTargets.modelId, modelByokTargets.provider], set: values })
+      .returning();
+    publish({ kind: 'routes' });
+    return row!;
+  });
 }
 
 export async function removeModelByokTarget(ctx: ServiceContext, input: { modelId: string; provider: string }): Promise<ModelByokTarget> {
   const model = await findModel(ctx.db, input.modelId);
   const provider = providerInput(input.provider);
-  const [row] = await ctx.db
-    .delete(modelByokTargets)
-    .where(and(eq(modelByokTargets.modelId, model.id), eq(modelByokTargets.provider, provider)))
-    .returning();
+  const row = await commitChange(ctx, async (tx, publish) => {
+    const [deleted] = await tx
+      .delete(modelByokTargets)
+      .where(and(eq(modelByokTargets.modelId, model.id), eq(modelByokTargets.provider, provider)))
+      .returning();
+    publish({ kind: 'routes' });
+    return deleted;
+  });
   if (!row) throw new NotFoundError(`${model.name} has no BYOK target for ${provider}`);
-  await ctx.publisher.publishRoutes();
   return row;
+}
+
+/** Deletes a model with its targets, prices and BYOK targets; a plan's lane keeps it (InUseError). */
+export async function deleteModel(ctx: ServiceContext, id: string): Promise<Model> {
+  const model = await findModel(ctx.db, id);
+  const lanes = await ctx.db
+    .select({ name: plans.name })
+    .from(plans)
+    .where(or(eq(plans.premiumModelId, model.id), eq(plans.continuationModelId, model.id), eq(plans.fallbackModelId, model.id)));
+  if (lanes.length > 0) {
+    const usedBy = lanes.map((p) => p.name);
+    throw new InUseError(`model "${model.name}" is a lane of plan ${usedBy.map((n) => `"${n}"`).join(', ')}: change those plans first`, usedBy);
+  }
+  return commitChange(ctx, async (tx, publish) => {
+    await tx.delete(modelTargets).where(eq(modelTargets.modelId, model.id));
+    await tx.delete(modelSellPrices).where(eq(modelSellPrices.modelId, model.id));
+    await tx.delete(modelByokTargets).where(eq(modelByokTargets.modelId, model.id));
+    await tx.delete(models).where(eq(models.id, model.id));
+    publish({ kind: 'routes' });
+    return model;
+  });
 }

@@ -5,6 +5,7 @@ import { isUniqueViolation, sqlState } from '../db/errors.ts';
 import { orgs, plans, type Org, type Plan, type PlanWindow } from '../db/schema/index.ts';
 import { ConflictError, InUseError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
+import { commitChange } from './unit-of-work.ts';
 import { id as idInput, intInRange, requiredText, tokenCount } from './validate.ts';
 
 /**
@@ -108,11 +109,14 @@ export async function createPlan(ctx: ServiceContext, input: CreatePlanInput): P
   const values = await planValues(ctx.db, input, null);
   let plan: Plan;
   try {
-    [plan] = (await ctx.db.insert(plans).values(values).returning()) as [Plan];
+    plan = await commitChange(ctx, async (tx, publish) => {
+      const [row] = await tx.insert(plans).values(values).returning();
+      publish({ kind: 'routes' });
+      return row!;
+    });
   } catch (error) {
     nameTaken(error, values.name);
   }
-  await ctx.publisher.publishRoutes();
   return plan;
 }
 
@@ -121,12 +125,15 @@ export async function updatePlan(ctx: ServiceContext, input: PlanFieldsInput & {
   const values = await planValues(ctx.db, input, current);
   let plan: Plan | undefined;
   try {
-    [plan] = await ctx.db.update(plans).set(values).where(eq(plans.id, current.id)).returning();
+    plan = await commitChange(ctx, async (tx, publish) => {
+      const [row] = await tx.update(plans).set(values).where(eq(plans.id, current.id)).returning();
+      publish({ kind: 'routes' });
+      return row;
+    });
   } catch (error) {
     nameTaken(error, values.name);
   }
   if (!plan) throw new NotFoundError('no plan with this id');
-  await ctx.publisher.publishRoutes();
   return plan;
 }
 
@@ -145,12 +152,14 @@ export async function deletePlan(ctx: ServiceContext, id: string): Promise<Plan>
   const usedBy = await orgsOnPlan(ctx.db, plan.id);
   if (usedBy.length > 0) throw inUse(plan, usedBy);
   try {
-    await ctx.db.delete(plans).where(eq(plans.id, plan.id));
+    await commitChange(ctx, async (tx, publish) => {
+      await tx.delete(plans).where(eq(plans.id, plan.id));
+      publish({ kind: 'routes' });
+    });
   } catch (error) {
     if (sqlState(error) === '23503') throw inUse(plan, await orgsOnPlan(ctx.db, plan.id));
     throw error;
   }
-  await ctx.publisher.publishRoutes();
   return plan;
 }
 
@@ -159,17 +168,20 @@ export async function setOrgPlan(ctx: ServiceContext, orgId: string, planId: str
   const plan = planId === null ? null : await findPlan(ctx.db, planId);
   let org: Org | undefined;
   try {
-    [org] = await ctx.db
-      .update(orgs)
-      .set({ planId: plan?.id ?? null })
-      .where(eq(orgs.id, idInput(orgId, 'org')))
-      .returning();
+    org = await commitChange(ctx, async (tx, publish) => {
+      const [row] = await tx
+        .update(orgs)
+        .set({ planId: plan?.id ?? null })
+        .where(eq(orgs.id, idInput(orgId, 'org')))
+        .returning();
+      if (row) publish({ kind: 'org_keys', orgId: row.id });
+      return row;
+    });
   } catch (error) {
     // The plan was deleted since we looked it up.
     if (sqlState(error) === '23503') throw new NotFoundError('no plan with this id');
     throw error;
   }
   if (!org) throw new NotFoundError('no org with this id');
-  await ctx.publisher.publishOrgKeys(org.id);
   return org;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { silentLogger, TIERS, type ByokRecord, type KeyRecord, type Logger, type ProviderId, type RouteTable, type StateStore, type Tier } from '@tollgate/shared';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
@@ -11,9 +12,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 /**
  * Keeps the state store in step with Postgres, which stays the truth: key records by key hash,
  * the route table, BYOK records per (org, provider), and org balances (a cache of the ledger).
- * Called after each committed change and once at startup for everything. A failed publication is
- * logged, not thrown: the change is committed, and the next startup (or the next change, for
- * routes) republishes it.
+ * Each method publishes the current rows; it is called by the publication outbox (services/outbox.ts)
+ * after the change commits, and throws when the store refuses, so the outbox retries.
  */
 export class Publisher {
   // Route tables are built and versioned one at a time, so a table read earlier can never carry a
@@ -31,57 +31,74 @@ export class Publisher {
   /** Startup: every key record, the route table, every BYOK record and every org's balance. */
   async publishAll(): Promise<void> {
     const keys = await this.db.query.apiKeys.findMany({ with: { org: true } });
-    for (const key of keys) await this.store.putKeyRecord(key.keyHash, keyRecord(key, key.org));
+    for (const key of keys) await this.putKey(key, key.org);
     await this.publishRoutes();
     const credentials = await this.db.query.byokCredentials.findMany();
     for (const credential of credentials) await this.store.putByokRecord(credential.orgId, credential.provider, byokRecord(credential));
     for (const [orgId, balance] of await allBalances(this.db)) await this.store.seedBalance(orgId, balance);
+    // Last: the epoch tells data planes the store holds everything, so an unknown key is unknown
+    // (before it, and after a wipe, they answer 503 instead of 401).
+    await this.store.setEpoch(randomUUID());
     this.logger.info('published snapshots', { keys: keys.length, byokCredentials: credentials.length });
   }
 
   async publishKey(apiKeyId: string): Promise<void> {
-    await this.guard('key record', async () => {
-      const key = await this.db.query.apiKeys.findFirst({ where: { id: apiKeyId }, with: { org: true } });
-      if (key) await this.store.putKeyRecord(key.keyHash, keyRecord(key, key.org));
-    });
+    const key = await this.db.query.apiKeys.findFirst({ where: { id: apiKeyId }, with: { org: true } });
+    if (key) await this.putKey(key, key.org);
+  }
+
+  /** A deleted key's secret (or a rotated one's old secret) stops working. */
+  async removeKeyRecord(hash: string): Promise<void> {
+    await this.store.putKeyRecord(hash, null);
   }
 
   /** After a change to an org that its keys' records carry (allowed tiers, plan). */
   async publishOrgKeys(orgId: string): Promise<void> {
-    await this.guard('key records', async () => {
-      const keys = await this.db.query.apiKeys.findMany({ where: { orgId }, with: { org: true } });
-      for (const key of keys) await this.store.putKeyRecord(key.keyHash, keyRecord(key, key.org));
-    });
+    const keys = await this.db.query.apiKeys.findMany({ where: { orgId }, with: { org: true } });
+    for (const key of keys) await this.putKey(key, key.org);
   }
 
   /** The org's credential for the provider as it now is: stored, replaced, or removed when deleted. */
-  async publishByok(orgId: string, provider: ProviderId): Promise<void> {
-    await this.guard('byok record', async () => {
-      const credential = await this.db.query.byokCredentials.findFirst({ where: { orgId, provider } });
-      await this.store.putByokRecord(orgId, provider, credential ? byokRecord(credential) : null);
-    });
+  async publishByok(orgId: string, provider: ProviderId | string): Promise<void> {
+    const credential = await this.db.query.byokCredentials.findFirst({ where: { orgId, provider: provider as ProviderId } });
+    await this.store.putByokRecord(orgId, provider, credential ? byokRecord(credential) : null);
   }
 
   publishRoutes(): Promise<void> {
-    const next = this.routeChain.then(() => this.guard('route table', () => this.buildAndPutRoutes()));
+    const next = this.routeChain.catch(() => {}).then(() => this.buildAndPutRoutes());
     this.routeChain = next;
     return next;
   }
 
   /** A new org starts with an empty ledger. */
   async seedOrg(orgId: string): Promise<void> {
-    await this.guard('balance', async () => {
-      await this.store.seedBalance(orgId, await ledgerBalance(this.db, orgId));
-    });
+    await this.store.seedBalance(orgId, await ledgerBalance(this.db, orgId));
   }
 
   /** After a ledger entry commits: apply it to the cached balance once, or seed from the ledger. */
   async applyCredit(entry: LedgerEntry): Promise<void> {
-    await this.guard('balance', async () => {
-      const outcome = await this.store.applyCredit(entry.orgId, entry.id, entry.amount);
-      // The seed is the ledger sum, which already includes this entry.
-      if (outcome === 'no_balance') await this.store.seedBalance(entry.orgId, await ledgerBalance(this.db, entry.orgId));
-    });
+    const outcome = await this.store.applyCredit(entry.orgId, entry.id, entry.amount);
+    // The seed is the ledger sum, which already includes this entry.
+    if (outcome === 'no_balance') await this.store.seedBalance(entry.orgId, await ledgerBalance(this.db, entry.orgId));
+  }
+
+  async applyCreditById(entryId: string): Promise<void> {
+    const entry = await this.db.query.ledgerEntries.findFirst({ where: { id: entryId } });
+    if (entry) await this.applyCredit(entry);
+  }
+
+  /**
+   * A key's record under its hash, and during a rotation's grace period under the old secret's
+   * hash too, expiring when the grace ends (or earlier, with the key). A past grace is removed.
+   */
+  private async putKey(key: ApiKey, org: Org): Promise<void> {
+    const record = keyRecord(key, org);
+    await this.store.putKeyRecord(key.keyHash, record);
+    if (key.previousKeyHash && key.previousExpiresAt) {
+      const graceEnd = key.previousExpiresAt.getTime();
+      if (graceEnd <= Date.now()) await this.store.putKeyRecord(key.previousKeyHash, null);
+      else await this.store.putKeyRecord(key.previousKeyHash, { ...record, expiresAt: Math.min(graceEnd, record.expiresAt ?? graceEnd) });
+    }
   }
 
   async buildRouteTable(): Promise<RouteTable> {
@@ -119,7 +136,7 @@ export class Publisher {
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, at.getTime() - Date.now() + 1));
     this.priceTimer = setTimeout(() => {
       this.priceTimer = null;
-      void this.publishRoutes();
+      this.publishRoutes().catch((error: unknown) => this.logger.error('republishing routes for a scheduled price failed', { error }));
     }, delay);
     this.priceTimer.unref();
   }
@@ -127,14 +144,6 @@ export class Publisher {
   private async nextVersion(): Promise<number> {
     const result = await this.db.execute(sql`select nextval('route_table_version')::text as version`);
     return Number(rowsOf<{ version: string }>(result)[0]!.version);
-  }
-
-  private async guard(what: string, publish: () => Promise<void>): Promise<void> {
-    try {
-      await publish();
-    } catch (error) {
-      this.logger.error(`failed to publish ${what}; it is republished at the next start`, { error });
-    }
   }
 }
 

@@ -22,6 +22,17 @@ export const apiKeys = pgTable(
     /** Tiers this key may use, within its org's; null for all the org allows. */
     allowedTiers: text('allowed_tiers').$type<Tier>().array(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /**
+     * After a rotation with a grace period, the replaced secret's hash and when it stops working:
+     * both secrets are published until then (services/api-keys.ts).
+     */
+    previousKeyHash: text('previous_key_hash').unique(),
+    previousExpiresAt: timestamp('previous_expires_at', { withTimezone: true, precision: 3 }),
+    createdBy: uuid('created_by'),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 })
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => new Date()),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },

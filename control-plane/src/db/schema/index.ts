@@ -10,3 +10,8 @@ export * from './settings.ts';
 export * from './ledger.ts';
 export * from './usage.ts';
 export * from './sequences.ts';
+export * from './sessions.ts';
+export * from './memberships.ts';
+export * from './user-tokens.ts';
+export * from './outboxes.ts';
+export * from './audit-log.ts';

@@ -13,6 +13,11 @@ export const orgs = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     name: text('name').notNull(),
+    /**
+     * The org's unique handle (lower-case letters, digits, dashes): what `createOrg` and `tollgate
+     * apply` are idempotent on. Null only for orgs from before slugs, until startup gives them one.
+     */
+    slug: text('slug').unique(),
     defaultTier: text('default_tier').$type<Tier>().notNull().default('resale'),
     /** Tiers every key of the org may use; null for all. A key's own restriction narrows it further. */
     allowedTiers: text('allowed_tiers').$type<Tier>().array(),

@@ -1,6 +1,7 @@
 import { NotFoundError, UnsupportedProtocolError, ValidationError } from '../../errors.ts';
 import { deleteByokCredential, setByokCredential, testByokCredential } from '../../services/byok.ts';
 import { builder } from '../builder.ts';
+import { inputScope } from '../scopes.ts';
 import { DeletedRecordRef, UpstreamTestResultRef } from './results.ts';
 
 // Never exposes credential_sealed: only the last 4 characters of a customer's credential are shown.
@@ -42,24 +43,24 @@ const TestByokCredentialInput = builder.inputType('TestByokCredentialInput', {
 builder.mutationFields((t) => ({
   setByokCredential: t.field({
     type: ByokCredentialRef,
-    description: 'Stores the org\'s credential for a provider, or replaces it. Validated for the provider and stored sealed.',
-    authScopes: { platformAdmin: true },
+    description: 'Stores the org\'s credential for a provider, or replaces it. Validated for the provider and stored sealed. Needs byok:write.',
+    authScopes: inputScope('org', 'byok:write', 'orgId'),
     errors: { types: [ValidationError, NotFoundError] },
     args: { input: t.arg({ type: SetByokCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => setByokCredential(ctx, input),
   }),
   deleteByokCredential: t.field({
     type: DeletedRecordRef,
-    description: 'The org\'s byok requests to the provider stop at once.',
-    authScopes: { platformAdmin: true },
+    description: 'The org\'s byok requests to the provider stop at once. Needs byok:write.',
+    authScopes: inputScope('org', 'byok:write', 'orgId'),
     errors: { types: [ValidationError, NotFoundError] },
     args: { input: t.arg({ type: ByokCredentialKeyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({ id: (await deleteByokCredential(ctx, input)).id }),
   }),
   testByokCredential: t.field({
     type: UpstreamTestResultRef,
-    description: 'Sends a one-token chat completion with the org\'s credential and reports what happened.',
-    authScopes: { platformAdmin: true },
+    description: 'Sends a one-token chat completion with the org\'s credential and reports what happened. Needs byok:write.',
+    authScopes: inputScope('org', 'byok:write', 'orgId'),
     errors: { types: [ValidationError, NotFoundError, UnsupportedProtocolError] },
     args: { input: t.arg({ type: TestByokCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => testByokCredential(ctx, { ...input, upstreamModel: input.upstreamModel ?? null }),

@@ -61,10 +61,22 @@ export const ChannelRef = builder.drizzleObject('providerChannels', {
 });
 
 builder.queryFields((t) => ({
-  channels: t.drizzleField({
-    type: [ChannelRef],
+  channels: t.drizzleConnection({
+    type: 'providerChannels',
+    description: 'By name. Operators only.',
     authScopes: { platformAdmin: true },
-    resolve: (query, _root, _args, ctx) => ctx.db.query.providerChannels.findMany(query({ orderBy: { name: 'asc' } })),
+    args: { provider: t.arg.string(), tier: t.arg({ type: OperatorTierEnum }), enabled: t.arg.boolean() },
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.query.providerChannels.findMany(
+        query({
+          where: {
+            ...(args.provider ? { provider: args.provider as never } : {}),
+            ...(args.tier ? { tier: args.tier } : {}),
+            ...(args.enabled != null ? { enabled: args.enabled } : {}),
+          },
+          orderBy: { name: 'asc' },
+        }),
+      ),
   }),
   channel: t.drizzleField({
     type: ChannelRef,

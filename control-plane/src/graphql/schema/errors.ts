@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { ConflictError, InUseError, NotFoundError, UnsupportedProtocolError, ValidationError } from '../../errors.ts';
+import { ConfirmationRequiredError, ConflictError, ForbiddenError, InUseError, NotFoundError, UnsupportedProtocolError, ValidationError } from '../../errors.ts';
 
 /** The interface every typed mutation error implements, so clients can select `... on Error`. */
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -50,4 +50,19 @@ builder.objectType(UnsupportedProtocolError, {
   fields: (t) => ({
     protocol: t.exposeString('protocol'),
   }),
+});
+
+builder.objectType(ForbiddenError, {
+  name: 'ForbiddenError',
+  description: 'The caller may not do this (its role, or the org it is scoped to); nothing was changed.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ForbiddenError,
+});
+
+builder.objectType(ConfirmationRequiredError, {
+  name: 'ConfirmationRequiredError',
+  description: 'A risky change was not made: read the warnings, then repeat the call with confirm: true.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ConfirmationRequiredError,
+  fields: (t) => ({ warnings: t.exposeStringList('warnings') }),
 });

@@ -1,6 +1,6 @@
 import { builder } from '../builder.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
-import { creditOrg } from '../../services/ledger.ts';
+import { ConfirmationRequiredError, ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { creditOrgAndPublish } from '../../services/ledger.ts';
 import { LedgerKindEnum } from './enums.ts';
 
 export const LedgerEntryRef = builder.drizzleObject('ledgerEntries', {
@@ -26,6 +26,7 @@ const CreditOrgInput = builder.inputType('CreditOrgInput', {
       required: true,
       description: 'Retrying with the same key and the same org and amount returns the first entry and adds nothing.',
     }),
+    confirm: t.boolean({ description: 'Confirms a debit larger than the balance (else ConfirmationRequiredError).' }),
   }),
 });
 
@@ -33,14 +34,9 @@ builder.mutationField('creditOrg', (t) =>
   t.field({
     type: LedgerEntryRef,
     authScopes: { platformAdmin: true },
-    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    description: 'Operators only: a manual credit (or, negative, a debit) with a reason.',
+    errors: { types: [ValidationError, NotFoundError, ConflictError, ConfirmationRequiredError] },
     args: { input: t.arg({ type: CreditOrgInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const { entry } = await creditOrg(ctx.db, { ...input, createdBy: ctx.user?.id ?? null });
-      // Also on a retry: the store applies each entry once, so a retry repairs a first attempt
-      // whose cache update failed after the ledger insert committed.
-      await ctx.publisher.applyCredit(entry);
-      return entry;
-    },
+    resolve: (_root, { input }, ctx) => creditOrgAndPublish(ctx, { ...input, createdBy: ctx.user?.id ?? null }),
   }),
 );

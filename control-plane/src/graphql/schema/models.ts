@@ -1,6 +1,7 @@
 import type { ModelSellPrice } from '../../db/schema/index.ts';
-import { ConflictError, isUuid, NotFoundError, ValidationError } from '../../errors.ts';
-import { createModel, setModelPrice, updateModel } from '../../services/models.ts';
+import { ConfirmationRequiredError, ConflictError, InUseError, isUuid, NotFoundError, ValidationError } from '../../errors.ts';
+import { createModel, deleteModel, setModelPrice, updateModel } from '../../services/models.ts';
+import { DeletedRecordRef } from './results.ts';
 import { costOf, listOf } from '../../services/prices.ts';
 import { builder } from '../builder.ts';
 import { OperatorTierEnum } from './enums.ts';
@@ -82,10 +83,18 @@ export const ModelRef = builder.drizzleObject('models', {
 });
 
 builder.queryFields((t) => ({
-  models: t.drizzleField({
-    type: [ModelRef],
+  models: t.drizzleConnection({
+    type: 'models',
+    description: 'By name. Operators only.',
     authScopes: { platformAdmin: true },
-    resolve: (query, _root, _args, ctx) => ctx.db.query.models.findMany(query({ orderBy: { name: 'asc' } })),
+    args: { search: t.arg.string({ description: 'Part of the name, case-insensitive.' }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.query.models.findMany(
+        query({
+          where: args.search?.trim() ? { name: { ilike: `%${args.search.trim().replace(/[%_\\]/g, (c) => `\\${c}`)}%` } } : {},
+          orderBy: { name: 'asc' },
+        }),
+      ),
   }),
   model: t.drizzleField({
     type: ModelRef,
@@ -147,6 +156,7 @@ const SetModelPriceInput = builder.inputType('SetModelPriceInput', {
     tier: t.field({ type: OperatorTierEnum, required: true }),
     price: t.field({ type: TokenPriceInput, required: true }),
     effectiveFrom: t.field({ type: 'DateTime', description: 'Defaults to now; never in the past, so history stays as it was priced.' }),
+    confirm: t.boolean({ description: 'Confirms a price below a target\'s cost (else ConfirmationRequiredError).' }),
   }),
 });
 
@@ -169,8 +179,18 @@ builder.mutationFields((t) => ({
     type: ModelPriceRef,
     description: 'Adds a sell price for a tier, in effect from effectiveFrom; earlier prices stay in the history.',
     authScopes: { platformAdmin: true },
-    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    errors: { types: [ValidationError, NotFoundError, ConflictError, ConfirmationRequiredError] },
     args: { input: t.arg({ type: SetModelPriceInput, required: true }) },
     resolve: (_root, { input }, ctx) => setModelPrice(ctx, input),
   }),
+  deleteModel: t.field({
+    type: DeletedRecordRef,
+    description: 'Removes a model from /v1/models and routing, with its targets and prices. Refused with InUseError while a plan uses it.',
+    authScopes: { platformAdmin: true },
+    errors: { types: [NotFoundError, InUseError] },
+    args: { input: t.arg({ type: ModelIdInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ id: (await deleteModel(ctx, input.id)).id }),
+  }),
 }));
+
+const ModelIdInput = builder.inputType('ModelIdInput', { fields: (t) => ({ id: t.id({ required: true }) }) });

@@ -1,16 +1,22 @@
-import { isTier } from '@tollgate/shared';
 import { sql } from 'drizzle-orm';
-import { orgs } from '../../db/schema/index.ts';
-import { builder } from '../builder.ts';
-import { isUuid, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, InUseError, NotFoundError, ValidationError } from '../../errors.ts';
 import { setOrgAllowedTiers } from '../../services/access.ts';
-import { TierEnum } from './enums.ts';
+import { inviteMember } from '../../services/members.ts';
+import { createOrg, deleteOrg, updateOrg } from '../../services/orgs.ts';
+import { builder } from '../builder.ts';
+import { inputScope } from '../scopes.ts';
+import { ApiKeyStatusEnum, TierEnum } from './enums.ts';
+import { DeletedRecordRef } from './results.ts';
+
+const billing = (org: { id: string }) => ({ org: { id: org.id, can: 'billing:read' as const } });
 
 export const OrgRef = builder.drizzleObject('orgs', {
   name: 'Org',
+  description: 'A customer organisation: its keys, members, BYOK credentials, balance and usage. Each field needs the permission its description names.',
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
+    slug: t.string({ description: 'The org\'s unique handle; createOrg and tollgate apply are idempotent on it.', resolve: (o) => o.slug ?? o.id }),
     defaultTier: t.expose('defaultTier', { type: TierEnum }),
     allowedTiers: t.expose('allowedTiers', {
       type: [TierEnum],
@@ -18,14 +24,21 @@ export const OrgRef = builder.drizzleObject('orgs', {
       description: 'Tiers the org\'s keys may use; null for all. A key\'s own restriction narrows it further.',
     }),
     plan: t.relation('plan', { nullable: true, description: 'The flat-fee plan: `auto` lanes, fair use, concurrency.' }),
-    byokCredentials: t.relation('byokCredentials', {
-      description: 'The org\'s own provider credentials, one per provider, shown by their last 4 characters.',
+    viewerRole: t.string({
+      nullable: true,
+      description: 'The caller\'s role in this org (owner, admin, developer, billing, viewer); null for an operator who is not a member.',
+      resolve: (o, _args, ctx) => ctx.access.roleIn(o.id),
+    }),
+    byokCredentials: t.relatedConnection('byokCredentials', {
+      description: 'The org\'s own provider credentials, shown by their last 4 characters. Needs byok:read.',
+      authScopes: (o) => ({ org: { id: o.id, can: 'byok:read' } }),
       query: { orderBy: { provider: 'asc' } },
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     balance: t.field({
       type: 'Credits',
-      description: 'The sum of the org\'s ledger entries.',
+      description: 'The sum of the org\'s ledger entries. Needs billing:read.',
+      authScopes: billing,
       // Summed in SQL as text: the sum of bigints is numeric, and text keeps it exact.
       select: {
         extras: {
@@ -34,15 +47,32 @@ export const OrgRef = builder.drizzleObject('orgs', {
       },
       resolve: (org) => BigInt(org.balance),
     }),
-    apiKeys: t.relation('apiKeys', { query: { orderBy: { createdAt: 'desc' } } }),
+    apiKeys: t.relatedConnection('apiKeys', {
+      description: 'Newest first. Needs keys:read.',
+      authScopes: (o) => ({ org: { id: o.id, can: 'keys:read' } }),
+      args: { status: t.arg({ type: ApiKeyStatusEnum, description: 'Only keys with this status.' }) },
+      query: (args) => ({ where: args.status ? { status: args.status } : {}, orderBy: { createdAt: 'desc' } }),
+    }),
+    members: t.relatedConnection('members', {
+      description: 'Needs members:read.',
+      authScopes: (o) => ({ org: { id: o.id, can: 'members:read' } }),
+      query: { orderBy: { createdAt: 'asc' } },
+    }),
+    invitations: t.relatedConnection('invitations', {
+      description: 'Open invitations first. Needs members:manage.',
+      authScopes: (o) => ({ org: { id: o.id, can: 'members:manage' } }),
+      query: { where: { acceptedAt: { isNull: true }, revokedAt: { isNull: true } }, orderBy: { createdAt: 'desc' } },
+    }),
     // A connection, not a list: every metered request adds an entry. Pothos adds the primary key
     // to the cursor ordering, so entries sharing a created_at are each visited once.
     ledgerEntries: t.relatedConnection('ledgerEntries', {
-      description: 'Newest first.',
+      description: 'Newest first. Needs billing:read.',
+      authScopes: billing,
       query: { orderBy: { createdAt: 'desc' } },
     }),
     usageRecords: t.relatedConnection('usageRecords', {
-      description: 'Newest first.',
+      description: 'Newest first. Needs billing:read.',
+      authScopes: billing,
       // The request id breaks ties: one consumer batch shares one created_at.
       query: { orderBy: { createdAt: 'desc', requestId: 'desc' } },
     }),
@@ -50,45 +80,97 @@ export const OrgRef = builder.drizzleObject('orgs', {
 });
 
 builder.queryFields((t) => ({
-  orgs: t.drizzleField({
-    type: [OrgRef],
-    authScopes: { platformAdmin: true },
-    resolve: (query, _root, _args, ctx) => ctx.db.query.orgs.findMany(query({ orderBy: { createdAt: 'asc' } })),
+  orgs: t.drizzleConnection({
+    type: 'orgs',
+    description: 'The orgs the caller can see (every org for operators), by creation time.',
+    authScopes: { authenticated: true },
+    args: { search: t.arg.string({ description: 'Part of the name or slug, case-insensitive.' }) },
+    resolve: async (query, _root, args, ctx) => {
+      const ids = await ctx.access.readableOrgIds();
+      if (ids !== 'all' && ids.length === 0) return [];
+      const search = args.search?.trim() ? `%${args.search.trim().replace(/[%_\\]/g, (c) => `\\${c}`)}%` : null;
+      return ctx.db.query.orgs.findMany(
+        query({
+          where: {
+            ...(ids === 'all' ? {} : { id: { in: ids } }),
+            ...(search ? { OR: [{ name: { ilike: search } }, { slug: { ilike: search } }] } : {}),
+          },
+          orderBy: { createdAt: 'asc' },
+        }),
+      );
+    },
   }),
   org: t.drizzleField({
     type: OrgRef,
     nullable: true,
-    authScopes: { platformAdmin: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, ctx) =>
-      isUuid(args.id) ? ((await ctx.db.query.orgs.findFirst(query({ where: { id: args.id } }))) ?? null) : null,
+    description: 'An org by id or slug. Needs org:read.',
+    args: { id: t.arg.id({ description: 'The org\'s id.' }), slug: t.arg.string() },
+    authScopes: async (_root, args, ctx) => {
+      const id = args.id ?? (args.slug ? (await ctx.db.query.orgs.findFirst({ columns: { id: true }, where: { slug: args.slug } }))?.id : null);
+      return { org: { id, can: 'org:read' } };
+    },
+    resolve: async (query, _root, args, ctx) => {
+      if (args.id) return (await ctx.db.query.orgs.findFirst(query({ where: { id: args.id } }))) ?? null;
+      if (args.slug) return (await ctx.db.query.orgs.findFirst(query({ where: { slug: args.slug } }))) ?? null;
+      return null;
+    },
   }),
 }));
 
 const CreateOrgInput = builder.inputType('CreateOrgInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
+    slug: t.string({ description: 'Defaults to one made from the name. Creating again with the same slug and settings returns the existing org.' }),
     defaultTier: t.field({ type: TierEnum, description: 'Defaults to resale.' }),
+    ownerEmail: t.string({ description: 'Invites this person as the org\'s owner (an email with a link).' }),
   }),
 });
 
-builder.mutationField('createOrg', (t) =>
-  t.field({
+const UpdateOrgInput = builder.inputType('UpdateOrgInput', {
+  description: 'Fields left out keep their value.',
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string(),
+    slug: t.string(),
+    defaultTier: t.field({ type: TierEnum }),
+  }),
+});
+
+const OrgIdInput = builder.inputType('OrgIdInput', { fields: (t) => ({ id: t.id({ required: true }) }) });
+
+builder.mutationFields((t) => ({
+  createOrg: t.field({
     type: OrgRef,
+    description: 'Operators only. Idempotent on the slug.',
     authScopes: { platformAdmin: true },
-    errors: { types: [ValidationError] },
+    errors: { types: [ValidationError, ConflictError] },
     args: { input: t.arg({ type: CreateOrgInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const name = input.name.trim();
-      if (!name) throw new ValidationError('name must not be empty', 'name');
-      const defaultTier = input.defaultTier ?? 'resale';
-      if (!isTier(defaultTier)) throw new ValidationError('unknown tier', 'defaultTier');
-      const [org] = await ctx.db.insert(orgs).values({ name, defaultTier }).returning();
-      await ctx.publisher.seedOrg(org!.id);
-      return org!;
+      const { org, created } = await createOrg(ctx, input, null);
+      if (created && input.ownerEmail) {
+        await inviteMember(ctx, ctx.access, { orgId: org.id, email: input.ownerEmail, role: 'owner' });
+        await ctx.email.deliver();
+      }
+      return org;
     },
   }),
-);
+  updateOrg: t.field({
+    type: OrgRef,
+    description: 'Needs org:update.',
+    authScopes: inputScope('org', 'org:update'),
+    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    args: { input: t.arg({ type: UpdateOrgInput, required: true }) },
+    resolve: (_root, { input }, ctx) => updateOrg(ctx, input),
+  }),
+  deleteOrg: t.field({
+    type: DeletedRecordRef,
+    description: 'Needs org:delete (owners). Refused with InUseError for an org with ledger entries or usage: its books stay.',
+    authScopes: inputScope('org', 'org:delete'),
+    errors: { types: [NotFoundError, InUseError] },
+    args: { input: t.arg({ type: OrgIdInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ id: (await deleteOrg(ctx, input.id)).id }),
+  }),
+}));
 
 const SetOrgAllowedTiersInput = builder.inputType('SetOrgAllowedTiersInput', {
   fields: (t) => ({
@@ -100,7 +182,7 @@ const SetOrgAllowedTiersInput = builder.inputType('SetOrgAllowedTiersInput', {
 builder.mutationField('setOrgAllowedTiers', (t) =>
   t.field({
     type: OrgRef,
-    description: 'Restricts the tiers every key of the org may use; requests on another tier get HTTP 403 tier_not_allowed.',
+    description: 'Operators only. Restricts the tiers every key of the org may use; requests on another tier get HTTP 403 tier_not_allowed.',
     authScopes: { platformAdmin: true },
     errors: { types: [ValidationError, NotFoundError] },
     args: { input: t.arg({ type: SetOrgAllowedTiersInput, required: true }) },

@@ -50,8 +50,9 @@ export const PlanRef = builder.drizzleObject('plans', {
 });
 
 builder.queryField('plans', (t) =>
-  t.drizzleField({
-    type: [PlanRef],
+  t.drizzleConnection({
+    type: 'plans',
+    description: 'By name. Operators only.',
     authScopes: { platformAdmin: true },
     resolve: (query, _root, _args, ctx) => ctx.db.query.plans.findMany(query({ orderBy: { name: 'asc' } })),
   }),

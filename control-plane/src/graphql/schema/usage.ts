@@ -59,19 +59,29 @@ builder.queryFields((t) => ({
   usageRecord: t.drizzleField({
     type: UsageRecordRef,
     nullable: true,
-    authScopes: { platformAdmin: true },
+    description: 'One request\'s record. Needs billing:read in its org.',
     args: { requestId: t.arg.string({ required: true }) },
+    authScopes: async (_root, args, ctx) => {
+      const row = await ctx.db.query.usageRecords.findFirst({ columns: { orgId: true }, where: { requestId: args.requestId } });
+      // Unknown ids: operators get null, others are refused as for another org's record.
+      return row ? { org: { id: row.orgId, can: 'billing:read' } } : { platformAdmin: true };
+    },
     resolve: async (query, _root, args, ctx) =>
       (await ctx.db.query.usageRecords.findFirst(query({ where: { requestId: args.requestId } }))) ?? null,
   }),
   usageRecords: t.drizzleConnection({
     type: 'usageRecords',
-    description: 'An org\'s usage records, newest first.',
-    authScopes: { platformAdmin: true },
-    args: { orgId: t.arg.id({ required: true }) },
+    description: 'An org\'s usage records, newest first, optionally for one key and from an instant. Needs billing:read.',
+    args: { orgId: t.arg.id({ required: true }), apiKeyId: t.arg.id(), since: t.arg({ type: 'DateTime' }) },
+    authScopes: (_root, args) => ({ org: { id: args.orgId, can: 'billing:read' } }),
     resolve: async (query, _root, args, ctx) =>
-      isUuid(args.orgId)
-        ? ctx.db.query.usageRecords.findMany(query({ where: { orgId: args.orgId }, orderBy: { createdAt: 'desc', requestId: 'desc' } }))
+      isUuid(args.orgId) && (!args.apiKeyId || isUuid(args.apiKeyId))
+        ? ctx.db.query.usageRecords.findMany(
+            query({
+              where: { orgId: args.orgId, ...(args.apiKeyId ? { apiKeyId: args.apiKeyId } : {}), ...(args.since ? { createdAt: { gte: args.since } } : {}) },
+              orderBy: { createdAt: 'desc', requestId: 'desc' },
+            }),
+          )
         : [],
   }),
 }));
