@@ -173,7 +173,10 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (original && !(original instanceof GraphQLError)) {
           // Authorization failures outside a result union (queries): typed by their code, not masked.
-          if (original instanceof ForbiddenError) return new GraphQLError(original.message, { extensions: { code: 'FORBIDDEN' } });
+          if (original instanceof ForbiddenError) {
+            const located = error instanceof GraphQLError ? error : null;
+            return new GraphQLError(original.message, { nodes: located?.nodes ?? null, path: located?.path ?? null, extensions: { code: 'FORBIDDEN' } });
+          }
           logger.error('graphql request failed', { error: original });
         }
         return maskError(error, message, isDev);

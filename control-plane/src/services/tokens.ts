@@ -5,6 +5,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 
 export { ForbiddenError };
 import type { Access } from '../auth/principal.ts';
+import { ROLE_PERMISSIONS } from '../auth/roles.ts';
 import type { ServiceContext } from './context.ts';
 import { id as idInput, requiredText } from './validate.ts';
 
@@ -58,13 +59,9 @@ export async function createManagementToken(
   return { token: token!, secret: generated.secret };
 }
 
-const RANK: Record<OrgRole, number> = { owner: 4, admin: 3, developer: 2, billing: 1, viewer: 0 };
-
-/** `own` may hand out `wanted`: the same role, or one below it (billing only from owner or admin, or billing itself). */
+/** `own` may hand out `wanted` when `wanted` can do nothing `own` cannot (the same role, or a lesser one). */
 function covers(own: OrgRole, wanted: OrgRole): boolean {
-  if (own === wanted) return true;
-  if (own === 'billing' || wanted === 'billing') return RANK[own] >= RANK.admin;
-  return RANK[own] > RANK[wanted];
+  return [...ROLE_PERMISSIONS[wanted]].every((p) => ROLE_PERMISSIONS[own].has(p));
 }
 
 /** Revokes one of the user's tokens; an operator may revoke anyone's. Revoking twice is harmless. */

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { LogFields, Logger } from '@tollgate/shared';
+import { generateSecret, type LogFields, type Logger } from '@tollgate/shared';
+import { RateLimiter, type RateLimits } from '../auth/rate-limit.ts';
+import { managementTokens, orgMembers, users, type OrgRole } from '../db/schema/index.ts';
 import { expect } from 'vitest';
 import { mutate, type Harness } from './harness.ts';
 
@@ -49,4 +51,23 @@ export async function createApiKey(h: Harness, orgId: string): Promise<{ id: str
   const r = await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'secret apiKey { id }', { orgId, name: unique('key') });
   expect(r.typename).toBe('MutationCreateApiKeySuccess');
   return { id: r.data.apiKey.id as string, secret: r.data.secret as string };
+}
+
+/** Rate limits no test run reaches (suites that are not about rate limiting). */
+export function generousRateLimits(): RateLimits {
+  return {
+    signInPerEmail: new RateLimiter(100_000, 60_000),
+    anonymousPerIp: new RateLimiter(100_000, 60_000),
+    badCredentialsPerIp: new RateLimiter(100_000, 60_000),
+    perPrincipal: new RateLimiter(100_000, 60_000),
+  };
+}
+
+/** A user with a role in an org, and a management token scoped to that org and role. */
+export async function memberWithToken(h: Harness, orgId: string, role: OrgRole, email = `${unique(role)}@example.com`): Promise<{ userId: string; memberId: string; token: string }> {
+  const [user] = await h.database.db.insert(users).values({ email }).returning();
+  const [member] = await h.database.db.insert(orgMembers).values({ orgId, userId: user!.id, role }).returning();
+  const token = generateSecret('management_token');
+  await h.database.db.insert(managementTokens).values({ userId: user!.id, orgId, role, tokenHash: token.hash, prefix: token.prefix, last4: token.last4 });
+  return { userId: user!.id, memberId: member!.id, token: token.secret };
 }

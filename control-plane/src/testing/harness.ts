@@ -5,6 +5,9 @@ import { openDatabase, type Database } from '../db/connect.ts';
 import { migrate } from '../db/migrate.ts';
 import { createControlPlane, type ControlPlane } from '../server.ts';
 import { createPlatformAdmin } from '../services/admins.ts';
+import type { RateLimits } from '../auth/rate-limit.ts';
+import type { QueryLimits } from '../graphql/limits.ts';
+import type { EmailTransport } from '../services/email.ts';
 
 export interface GraphQLResult<T = Record<string, unknown>> {
   data?: T | null;
@@ -19,6 +22,8 @@ export interface Harness {
   /** A platform admin's management token. */
   token: string;
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResult<T>>;
+  /** A raw POST /graphql with the given headers (no token unless given), for status codes and cookies. */
+  post(body: unknown, headers?: Record<string, string>): Promise<Response>;
   cleanup(): Promise<void>;
 }
 
@@ -33,6 +38,9 @@ export interface HarnessOptions {
   database?: HarnessDatabase;
   logger?: Logger;
   providerBaseUrls?: Partial<Record<ProviderId, string>>;
+  rateLimits?: RateLimits;
+  limits?: Partial<QueryLimits>;
+  emailTransport?: EmailTransport;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -48,6 +56,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     graphiql: false,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.providerBaseUrls ? { providerBaseUrls: options.providerBaseUrls } : {}),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.emailTransport ? { emailTransport: options.emailTransport } : {}),
   });
   const { token } = await createPlatformAdmin(database.db, `admin-${randomBytes(3).toString('hex')}@example.com`);
   return {
@@ -63,6 +74,13 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         body: JSON.stringify({ query, variables }),
       });
       return (await response.json()) as GraphQLResult<any>;
+    },
+    async post(body, headers = {}) {
+      return await controlPlane.yoga.fetch('http://control-plane.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
     },
     async cleanup() {
       await controlPlane.close();
