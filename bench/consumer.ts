@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { streamConsumed, USAGE_STREAM } from './metering.ts';
+import { orgKeys, USAGE_SHARDS, usageStream } from '@tollgate/shared';
+import { streamConsumed } from './metering.ts';
 import { sleep } from './stats.ts';
 
 /**
@@ -37,7 +38,8 @@ async function captureEvent(redisUrl: string, origin: string, apiKey: string): P
   try {
     // XREAD from "$" is woken by the next XADD before any other command runs, so the consumer's
     // XDEL (after its commit) cannot remove the entry first.
-    const read = tap.xread('BLOCK', 15_000, 'STREAMS', USAGE_STREAM, '$');
+    const streams = Array.from({ length: USAGE_SHARDS }, (_, shard) => usageStream(shard));
+    const read = tap.xread('BLOCK', 15_000, 'STREAMS', ...streams, ...streams.map(() => '$'));
     await sleep(200);
     const response = await fetch(`${origin}/v1/chat/completions`, {
       method: 'POST',
@@ -58,14 +60,16 @@ async function captureEvent(redisUrl: string, origin: string, apiKey: string): P
 export async function measureConsumer(options: ConsumerOptions): Promise<ConsumerResult> {
   const template = await captureEvent(options.redisUrl, options.origin, options.apiKey);
   const payloadIndex = template.findIndex((value, i) => i % 2 === 1 && value.trimStart().startsWith('{'));
-  const event = JSON.parse(template[payloadIndex]!) as { requestId: string; cost: string };
+  const event = JSON.parse(template[payloadIndex]!) as { requestId: string; orgId: string; cost: string };
+  // The org's shard stream: where the data plane appends its events.
+  const stream = orgKeys(event.orgId).stream;
   const prefix = `bench-consumer-${Date.now()}-`;
   const redis = new Redis(options.redisUrl);
   const db = new pg.Client({ connectionString: options.databaseUrl });
   await db.connect();
   try {
     // Start from an idle consumer: the captured event is written first.
-    for (const stop = Date.now() + 30_000; !(await streamConsumed(redis)) && Date.now() < stop; ) await sleep(100);
+    for (const stop = Date.now() + 30_000; !(await streamConsumed(redis, stream)) && Date.now() < stop; ) await sleep(100);
 
     const started = performance.now();
     let lastId = '';
@@ -74,7 +78,7 @@ export async function measureConsumer(options: ConsumerOptions): Promise<Consume
       for (let i = from; i < Math.min(options.events, from + APPEND_BATCH); i++) {
         const fields = [...template];
         fields[payloadIndex] = JSON.stringify({ ...event, requestId: `${prefix}${i}` });
-        pipeline.xadd(USAGE_STREAM, '*', ...fields);
+        pipeline.xadd(stream, '*', ...fields);
       }
       const results = (await pipeline.exec()) ?? [];
       for (const [error, id] of results) {
@@ -84,7 +88,7 @@ export async function measureConsumer(options: ConsumerOptions): Promise<Consume
     }
     const appended = performance.now();
     const timeoutMs = Math.max(60_000, options.events * 2);
-    while (!(await streamConsumed(redis, lastId))) {
+    while (!(await streamConsumed(redis, stream, lastId))) {
       if (performance.now() - started > timeoutMs) throw new Error(`the consumer had not written ${options.events} events after ${timeoutMs / 1000} s`);
       await sleep(20);
     }

@@ -1,3 +1,4 @@
+import { orgKeys, USAGE_SHARDS, usageStream } from '@tollgate/shared';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { BenchUsageRecord } from './setup.ts';
@@ -28,34 +29,37 @@ export interface MeteringResult {
   catchUpMs: number;
 }
 
-// Redis key names, as in shared/src/state/keys.ts.
-export const USAGE_STREAM = 'tg:usage';
-const orgBalanceKey = (orgId: string): string => `tg:{o:${orgId}}:bal`;
-const orgHeldKey = (orgId: string): string => `tg:{o:${orgId}}:held`;
-
 interface GroupInfo {
   pending: number;
   lastDeliveredId: string;
 }
 
-export async function usageGroups(redis: Redis): Promise<GroupInfo[]> {
-  const groups = (await redis.xinfo('GROUPS', USAGE_STREAM)) as (string | number)[][];
+async function usageGroups(redis: Redis, stream: string): Promise<GroupInfo[]> {
+  const groups = (await redis.xinfo('GROUPS', stream)) as (string | number)[][];
   return groups.map((flat) => {
     const field = (name: string): string | number | undefined => flat[flat.indexOf(name) + 1];
     return { pending: Number(field('pending')), lastDeliveredId: String(field('last-delivered-id')) };
   });
 }
 
-async function lastGeneratedId(redis: Redis): Promise<string> {
-  const info = (await redis.xinfo('STREAM', USAGE_STREAM)) as (string | number)[];
+async function lastGeneratedId(redis: Redis, stream: string): Promise<string> {
+  const info = (await redis.xinfo('STREAM', stream)) as (string | number)[];
   return String(info[info.indexOf('last-generated-id') + 1]);
 }
 
-/** True when every consumer group has read up to `lastId` (default: the newest) and acknowledged all it read. */
-export async function streamConsumed(redis: Redis, lastId?: string): Promise<boolean> {
-  const last = lastId ?? (await lastGeneratedId(redis));
-  const groups = await usageGroups(redis);
-  return groups.length > 0 && groups.every((g) => g.pending === 0 && g.lastDeliveredId === last);
+/**
+ * True when every consumer group has read up to `lastId` (default: the newest) of a usage stream
+ * and acknowledged all it read; without a stream, of every shard's stream that exists.
+ */
+export async function streamConsumed(redis: Redis, stream?: string, lastId?: string): Promise<boolean> {
+  const streams = stream ? [stream] : Array.from({ length: USAGE_SHARDS }, (_, shard) => usageStream(shard));
+  for (const s of streams) {
+    if (!stream && (await redis.exists(s)) === 0) continue;
+    const last = lastId ?? (await lastGeneratedId(redis, s));
+    const groups = await usageGroups(redis, s);
+    if (!(groups.length > 0 && groups.every((g) => g.pending === 0 && g.lastDeliveredId === last))) return false;
+  }
+  return true;
 }
 
 /** Waits until the usage consumer has written everything, bounded; returns how long it took. */
@@ -146,7 +150,7 @@ export async function checkMetering(system: System, answered200: number, timeout
       groups = db.groups;
       zeroCost200 = db.zeroCost200;
       const ledgerBalance = db.ledger;
-      const [balance, held] = await Promise.all([redis.get(orgBalanceKey(db.orgId)), redis.get(orgHeldKey(db.orgId))]);
+      const [balance, held] = await Promise.all([redis.get(orgKeys(db.orgId).balance), redis.get(orgKeys(db.orgId).held)]);
       redisBalance = balance === null ? null : BigInt(balance);
       redisHeld = BigInt(held ?? '0');
       if (redisBalance !== ledgerBalance) problems.push(`Redis balance ${redisBalance} ≠ ledger balance ${ledgerBalance} nanocredits`);

@@ -1,5 +1,8 @@
-import { loadMasterKey } from '@tollgate/shared';
+import { loadMasterKey, parseCredits } from '@tollgate/shared';
 import type { BreakerSettings } from './dispatch/breaker.ts';
+import { AddressSet } from './http/client-ip.ts';
+import type { LeaseSettings } from './metering/instances.ts';
+import type { GraceSettings } from './metering/outage.ts';
 
 export interface DataPlaneConfig {
   redisUrl: string;
@@ -8,6 +11,11 @@ export interface DataPlaneConfig {
   port: number;
   breaker: Partial<BreakerSettings>;
   requestTimeoutMs: number | undefined;
+  /** Longest a Redis command may wait before the request gets 503. */
+  redisTimeoutMs: number;
+  lease: Partial<LeaseSettings>;
+  grace: Partial<GraceSettings>;
+  trustedProxies: string[];
 }
 
 export class ConfigError extends Error {
@@ -20,6 +28,33 @@ function integer(env: NodeJS.ProcessEnv, name: string, min: number, max: number)
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
   return value;
+}
+
+function credits(env: NodeJS.ProcessEnv, name: string): bigint | undefined {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  try {
+    const value = parseCredits(text);
+    if (value < 0n) throw new Error('negative');
+    return value;
+  } catch {
+    throw new ConfigError(`${name} must be an amount of credits such as "1" or "0.5", got "${text}"`);
+  }
+}
+
+/** The entries of `o` that are set: optional settings left out keep their defaults. */
+function defined<T extends Record<string, unknown>>(o: T): Partial<{ [K in keyof T]: Exclude<T[K], undefined> }> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<{ [K in keyof T]: Exclude<T[K], undefined> }>;
+}
+
+function trustedProxies(text: string | undefined): string[] {
+  const entries = (text ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+  try {
+    new AddressSet(entries);
+  } catch (error) {
+    throw new ConfigError(`TOLLGATE_TRUSTED_PROXIES: ${(error as Error).message}`);
+  }
+  return entries;
 }
 
 /** Reads the data plane's configuration from the environment; throws one clear line when wrong. */
@@ -38,5 +73,9 @@ export function readConfig(env: NodeJS.ProcessEnv): DataPlaneConfig {
     port,
     breaker: { ...(threshold === undefined ? {} : { threshold }), ...(coolDownMs === undefined ? {} : { coolDownMs }) },
     requestTimeoutMs: integer(env, 'TOLLGATE_REQUEST_TIMEOUT_MS', 1_000, 86_400_000),
+    redisTimeoutMs: integer(env, 'TOLLGATE_REDIS_TIMEOUT_MS', 50, 60_000) ?? 2_000,
+    lease: defined({ deadAfterMs: integer(env, 'TOLLGATE_INSTANCE_DEAD_AFTER_MS', 1_000, 600_000) }),
+    trustedProxies: trustedProxies(env.TOLLGATE_TRUSTED_PROXIES),
+    grace: defined({ graceMs: integer(env, 'TOLLGATE_OUTAGE_GRACE_MS', 0, 3_600_000), perOrgAllowance: credits(env, 'TOLLGATE_OUTAGE_ALLOWANCE') }),
   };
 }

@@ -150,4 +150,40 @@ describe('data plane process (main.ts)', () => {
       await backup.close();
     }
   });
+  it('enforces a key\'s rate, token and concurrency limits across processes (the counters live in Redis)', async () => {
+    await publishTestRoutes(store, masterKey, fake.url, CHANNEL_KEY, price(1_000n, 2_000n));
+    const bases: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      await start({ REDIS_URL: redis.url, TOLLGATE_MASTER_KEY: masterKey.toString('base64'), DATA_PLANE_PORT: String(port) }).waitForOutput((l) => l.includes('listening'));
+      bases.push(`http://127.0.0.1:${port}`);
+    }
+    const call = async (base: string, secret: string) => {
+      const response = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: TEST_MODEL, max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await response.arrayBuffer();
+      return response.status;
+    };
+    const none = { models: null, ipAllowlist: null, requestsPerMinute: null, tokensPerMinute: null, concurrency: null, credit: { lifetime: null, day: null, week: null, month: null } };
+    const rpm = await createCustomer(store, 10_000_000_000n, { limits: { ...none, requestsPerMinute: 3 } });
+    expect([await call(bases[0]!, rpm.key.secret), await call(bases[1]!, rpm.key.secret), await call(bases[0]!, rpm.key.secret), await call(bases[1]!, rpm.key.secret)]).toEqual([200, 200, 200, 429]);
+    // The fake reports 9 + 3 tokens: a 20-token minute takes one request wherever it lands.
+    const tpm = await createCustomer(store, 10_000_000_000n, { limits: { ...none, tokensPerMinute: 20 } });
+    expect([await call(bases[0]!, tpm.key.secret), await call(bases[1]!, tpm.key.secret)]).toEqual([200, 429]);
+    const conc = await createCustomer(store, 10_000_000_000n, { limits: { ...none, concurrency: 1 } });
+    fake.setBehavior({ chunkDelayMs: 300 });
+    try {
+      const slow = fetch(`${bases[0]}/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${conc.key.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: TEST_MODEL, stream: true, max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }),
+      }).then((r) => r.text());
+      await until(async () => (await store.getBalance(conc.orgId))!.held > 0n);
+      expect(await call(bases[1]!, conc.key.secret)).toBe(429);
+      await slow;
+    } finally {
+      fake.reset();
+    }
+  });
 });

@@ -6,7 +6,7 @@ const logger = createLogger('data-plane');
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
-  const store = new RedisStateStore(config.redisUrl);
+  const store = new RedisStateStore(config.redisUrl, { commandTimeoutMs: config.redisTimeoutMs });
   const dataPlane = await createDataPlane({
     store,
     masterKey: config.masterKey,
@@ -14,6 +14,9 @@ async function main(): Promise<void> {
     port: config.port,
     logger,
     breaker: config.breaker,
+    lease: config.lease,
+    grace: config.grace,
+    trustedProxies: config.trustedProxies,
     ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
   });
   logger.info(`data plane listening on http://${config.host}:${dataPlane.port}`);

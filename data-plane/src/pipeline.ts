@@ -6,7 +6,6 @@ import {
   type AttemptRecord,
   type ChatRequest,
   type KeyRecord,
-  type UsageEvent,
 } from '@tollgate/shared';
 import { authenticate } from './auth/authenticate.ts';
 import type { IngressCodec } from './codecs/codec.ts';
@@ -15,17 +14,21 @@ import { affinityKeyOf } from './dispatch/affinity.ts';
 import { UpstreamCall } from './dispatch/call.ts';
 import { dispatch } from './dispatch/dispatcher.ts';
 import { readBody } from './http/body.ts';
+import { clientAddress } from './http/client-ip.ts';
+import { asGatewayError } from './http/errors.ts';
 import { Reply, type Headers } from './http/reply.ts';
 import { clientRequestId, newRequestId } from './http/request-id.ts';
 import { admit, type Admitted } from './metering/admission.ts';
-import { chargeOf, providerCostOf } from './metering/charge.ts';
+import { chargeOf } from './metering/charge.ts';
+import { checkAddress, checkModel, modelAllowed } from './metering/limits.ts';
+import { orphanEvent, usageEvent } from './metering/usage-event.ts';
 import { estimateInputTokens } from './metering/estimate.ts';
 import { Meter } from './metering/meter.ts';
 import type { RelayOutcome } from './relay/outcome.ts';
 import { relayStream } from './relay/stream.ts';
 import { relayWhole } from './relay/whole.ts';
 import type { Candidate } from './routing/candidate.ts';
-import { resolveRoute, type RoutePlan } from './routing/resolve.ts';
+import { resolveRoute, type Resolution, type RoutePlan } from './routing/resolve.ts';
 
 /** An endpoint is a codec and a name; the pipeline is the same for all (DESIGN.md, "Data plane pipeline"). */
 export interface Endpoint {
@@ -35,6 +38,8 @@ export interface Endpoint {
 
 interface Incoming {
   startedAt: number;
+  /** The client's address (after trusted proxies), for IP allowlists. */
+  address: string;
   requestId: string;
   clientRequestId: string | null;
   authorization: string;
@@ -52,6 +57,7 @@ export function handle(ctx: GatewayContext, endpoint: Endpoint, res: HttpRespons
   const clientId = clientRequestId(req.getHeader('x-request-id'));
   const incoming: Incoming = {
     startedAt: Date.now(),
+    address: clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'), ctx.trustedProxies),
     requestId,
     clientRequestId: clientId,
     // Anthropic SDK clients send their key as `x-api-key`; every endpoint takes either.
@@ -68,8 +74,9 @@ export function handle(ctx: GatewayContext, endpoint: Endpoint, res: HttpRespons
   ctx.inFlight.add(reply);
   run(ctx, endpoint, reply, incoming)
     .catch((error: unknown) => {
-      if (!(error instanceof GatewayError)) ctx.logger.error('request failed', { requestId, endpoint: endpoint.name, error });
-      const answer = error instanceof GatewayError ? error : new GatewayError('internal_error', 'Internal error.');
+      const answer = asGatewayError(error);
+      if (answer.code === 'internal_error') ctx.logger.error('request failed', { requestId, endpoint: endpoint.name, error });
+      else if (answer.code === 'unavailable') ctx.logger.warn('state store unavailable', { requestId, error });
       reply.sendError(answer, headers, endpoint.codec.renderError(answer));
     })
     .finally(() => ctx.inFlight.delete(reply));
@@ -78,18 +85,35 @@ export function handle(ctx: GatewayContext, endpoint: Endpoint, res: HttpRespons
 async function run(ctx: GatewayContext, endpoint: Endpoint, reply: Reply, incoming: Incoming): Promise<void> {
   const { startedAt, requestId } = incoming;
   const key = await authenticate(incoming.authorization, ctx.keys, startedAt);
+  checkAddress(key, incoming.address);
   const request = endpoint.codec.parse(await incoming.body);
-  const resolution = await resolveRoute(request.model, { key, routes: ctx.routes, byok: ctx.byok, byokProvider: incoming.byokProvider });
+  const resolution = allowedLanes(key, await resolveRoute(request.model, { key, routes: ctx.routes, byok: ctx.byok, byokProvider: incoming.byokProvider }));
   const inputEstimate = estimateInputTokens(request);
   const admitted = await admit(ctx.store, {
+    outage: ctx.outage,
+    buffered: ctx.settlements.pending,
+    maxBuffered: ctx.settlements.maxBuffered,
     key,
     requestId,
+    instance: ctx.lease.id,
+    orphan: (lane, hold) =>
+      orphanEvent({ requestId, clientRequestId: incoming.clientRequestId, key, endpoint: endpoint.name, stream: request.stream, plan: lane, hold, startedAt }, inputEstimate),
+    abandon: (lane, hold) =>
+      ctx.settlements.settle({
+        event: usageEvent({
+          requestId, clientRequestId: incoming.clientRequestId, key, endpoint: endpoint.name, stream: request.stream, plan: lane, candidate: null,
+          usage: usageOf({}), usageSource: 'estimated', cost: 0n, hold, overHold: false, attempts: [], startedAt, latencyMs: Date.now() - startedAt,
+          status: 'upstream_error', httpStatus: 503, errorCode: 'unavailable',
+        }),
+        consumption: [],
+      }),
     resolution,
     inputEstimate,
     maxOutputTokens: request.maxOutputTokens,
     n: request.n,
     nowMs: startedAt,
-    // A hold outlives its request's deadline, so a data plane that dies mid-request frees it soon.
+    // The backstop: a hold outlives its request's deadline. A data plane that dies mid-request is
+    // found by its lease within seconds, and its requests settled (metering/instances.ts).
     deadlineMs: startedAt + ctx.requestTimeoutMs + 60_000,
   });
   // From here on the request holds money: every path below ends in exactly one settlement.
@@ -170,27 +194,18 @@ async function serveAdmitted(
   } finally {
     clearTimeout(deadline);
     const billed = await bill(outcome.billable);
-    const event: UsageEvent = {
-      v: 2,
+    const event = usageEvent({
       requestId,
       clientRequestId: incoming.clientRequestId,
-      orgId: key.orgId,
-      keyId: key.id,
-      model: (served?.plan ?? plan).model.route.name,
-      tier: (served?.plan ?? plan).tier,
-      lane: (served?.plan ?? plan).lane,
-      provider: billed.candidate?.provider ?? null,
-      channelId: billed.candidate?.channelId ?? null,
-      byokCredentialId: billed.candidate?.byokCredentialId ?? null,
-      upstreamModel: billed.candidate?.target.upstreamModel ?? null,
+      key,
       endpoint: endpoint.name,
       stream: request.stream,
+      plan: served?.plan ?? plan,
+      candidate: billed.candidate,
       usage: outcome.billable ? billed.usage : usageOf({}),
       usageSource: billed.source,
-      chargeKind: billed.candidate?.feeBps != null ? 'byok_fee' : 'usage',
-      cost: (outcome.billable ? billed.cost : 0n).toString(),
-      providerCost: (outcome.billable && billed.candidate ? providerCostOf(billed.candidate, billed.usage) : 0n).toString(),
-      hold: admitted.hold.toString(),
+      cost: outcome.billable ? billed.cost : 0n,
+      hold: admitted.hold,
       overHold: outcome.billable && billed.overHold,
       attempts,
       startedAt,
@@ -198,11 +213,26 @@ async function serveAdmitted(
       status: outcome.status,
       httpStatus: outcome.httpStatus,
       errorCode: outcome.errorCode,
-    };
-    ctx.settlements.settle({ event, consumption: outcome.billable ? admitted.consumption(billed.usage) : [] });
+    });
+    ctx.settlements.settle({ event, consumption: outcome.billable ? admitted.consumption(billed.usage, billed.cost) : [] });
     if (event.overHold) ctx.logger.warn('reported usage priced above the hold; billed at the hold', { requestId, channelId: event.channelId, hold: event.hold });
     ctx.logger.debug('request finished', { usageEvent: event });
   }
+}
+
+/**
+ * The key's model allowlist over a resolution: the primary lane must be allowed (else 403); a
+ * continuation or fallback lane the key may not use is dropped, as if the plan had none.
+ */
+function allowedLanes(key: KeyRecord, resolution: Resolution): Resolution {
+  const { primary } = resolution;
+  checkModel(key, primary.tier, primary.model.route.name);
+  const allowed = (plan: RoutePlan | null): RoutePlan | null => {
+    if (plan === null) return null;
+    if (!modelAllowed(key, plan.tier, plan.model.route.name)) return null;
+    return plan.fallback === null ? plan : { ...plan, fallback: allowed(plan.fallback) };
+  };
+  return { ...resolution, primary: { ...primary, fallback: allowed(primary.fallback) }, continuation: allowed(resolution.continuation) };
 }
 
 function apiKeyHeader(value: string): string {

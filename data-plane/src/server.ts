@@ -11,9 +11,12 @@ import { DEFAULT_RETRY, type RetryPolicy } from './dispatch/dispatcher.ts';
 import { Capacity } from './dispatch/capacity.ts';
 import { UpstreamPools } from './dispatch/pools.ts';
 import { handleModels } from './handlers/models.ts';
+import { AddressSet } from './http/client-ip.ts';
 import { InFlight } from './http/in-flight.ts';
 import { Reply } from './http/reply.ts';
 import { newRequestId } from './http/request-id.ts';
+import { DEFAULT_LEASE, InstanceLease, type LeaseSettings } from './metering/instances.ts';
+import { DEFAULT_GRACE, StoreOutage, type GraceSettings } from './metering/outage.ts';
 import { Settlements } from './metering/settlements.ts';
 import { handle, type Endpoint } from './pipeline.ts';
 import { ByokCredentials } from './routing/byok.ts';
@@ -40,6 +43,12 @@ export interface DataPlaneOptions {
   maxConnectionsPerOrigin?: number;
   /** On close, how long requests in flight may take to finish before they are cut. */
   drainGraceMs?: number;
+  /** The instance lease: heartbeat interval and how long a silent instance is presumed dead. */
+  lease?: Partial<LeaseSettings>;
+  /** While the state store is unreachable: how long, and how much per org, cached keys may still spend. */
+  grace?: Partial<GraceSettings>;
+  /** Addresses or CIDR ranges of load balancers whose X-Forwarded-For names the client. */
+  trustedProxies?: string[];
   /**
    * Where BYOK calls to a provider go instead of its public API (an egress proxy, a regional
    * endpoint; tests point them at local fakes). Operator channels carry their own base URL.
@@ -107,11 +116,14 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
       logger,
     },
     settlements: new Settlements(options.store, logger),
+    lease: new InstanceLease(options.store, { ...DEFAULT_LEASE, ...options.lease }, logger),
+    outage: new StoreOutage({ ...DEFAULT_GRACE, ...options.grace }),
     inFlight: new InFlight(),
     logger,
     maxBodyBytes: options.maxBodyBytes ?? 4 * 1024 * 1024,
     requestTimeoutMs: options.requestTimeoutMs ?? 600_000,
     passthrough: options.passthrough ?? true,
+    trustedProxies: options.trustedProxies && options.trustedProxies.length > 0 ? new AddressSet(options.trustedProxies) : null,
     draining: false,
   };
   const reloadRoutes = (): void => {
@@ -144,6 +156,7 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
   });
   try {
     await routes.reload();
+    await ctx.lease.start();
   } catch (error) {
     await unsubscribe();
     throw error;
@@ -196,6 +209,7 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
         await ctx.inFlight.drain(options.drainGraceMs ?? 30_000);
         await unsubscribe();
         await ctx.settlements.drain();
+        await ctx.lease.stop();
         await ctx.dispatch.pools.close();
       })();
       return closing;

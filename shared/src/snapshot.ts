@@ -34,7 +34,36 @@ export interface KeyRecord {
   allowedTiers: Tier[] | null;
   /** The org's plan (auto lanes, fair use, concurrency), an id into RouteTable.plans. */
   planId: string | null;
+  /** The key's own limits (absent or null fields: no limit). */
+  limits?: Limits;
+  /** The org's: ceilings over all its keys, and how far below zero its balance may go. */
+  org?: { limits: Limits; overdraft: string };
+  /** The member the key belongs to, and their monthly allowance in nanocredits (null: none). */
+  member?: { id: string; monthlyAllowance: string | null } | null;
+  /** Free-form labels the owner set; echoed to nobody, kept for the operator's own use. */
+  metadata?: Record<string, string>;
 }
+
+/**
+ * Limits enforced by the data plane at admission, for a key or (as ceilings) for its org. Credit
+ * limits are nanocredits as decimal strings, per lifetime and per calendar day, ISO week and month
+ * in UTC; rates are per minute.
+ */
+export interface Limits {
+  /** Models this may use: exact public names, or `tier/*` for every model of a tier; null: all. */
+  models: string[] | null;
+  /** Client addresses allowed to use it: IPv4/IPv6 addresses or CIDR ranges; null: any. */
+  ipAllowlist: string[] | null;
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  concurrency: number | null;
+  credit: { lifetime: string | null; day: string | null; week: string | null; month: string | null };
+}
+
+export const NO_LIMITS: Readonly<Limits> = Object.freeze({
+  models: null, ipAllowlist: null, requestsPerMinute: null, tokensPerMinute: null, concurrency: null,
+  credit: Object.freeze({ lifetime: null, day: null, week: null, month: null }),
+});
 
 export interface ChannelTimeouts {
   /** TCP + TLS connect. */
@@ -234,6 +263,48 @@ export function decodeKeyRecord(text: string): KeyRecord {
     expiresAt: nullable(o, 'expiresAt', int, 'key'),
     allowedTiers: allowed === null || allowed === undefined ? null : (Array.isArray(allowed) ? allowed : [null]).map((t) => tier(t, 'key.allowedTiers')),
     planId: nullable(o, 'planId', str, 'key'),
+    ...(o.limits === undefined || o.limits === null ? {} : { limits: decodeLimits(o.limits, 'key.limits') }),
+    ...(o.org === undefined || o.org === null
+      ? {}
+      : (() => {
+          const org = object(o.org, 'key.org');
+          return { org: { limits: decodeLimits(org.limits, 'key.org.limits'), overdraft: nanos(org, 'overdraft', 'key.org') } };
+        })()),
+    ...(o.member === undefined
+      ? {}
+      : { member: o.member === null ? null : (() => {
+          const m = object(o.member, 'key.member');
+          return { id: str(m, 'id', 'key.member'), monthlyAllowance: m.monthlyAllowance == null ? null : nanos(m, 'monthlyAllowance', 'key.member') };
+        })() }),
+    ...(o.metadata === undefined || o.metadata === null ? {} : { metadata: stringMap(o.metadata, 'key.metadata') }),
+  };
+}
+
+const NANO_TEXT = /^\d{1,19}$/;
+
+function nanos(o: Fields, name: string, what: string): string {
+  const value = str(o, name, what);
+  if (!NANO_TEXT.test(value)) throw new SnapshotFormatError(`${what}.${name} is not an amount of nanocredits`);
+  return value;
+}
+
+function stringList(value: unknown, what: string): string[] | null {
+  if (value === null || value === undefined) return null;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new SnapshotFormatError(`${what} is not a list of strings`);
+  return value as string[];
+}
+
+function decodeLimits(value: unknown, what: string): Limits {
+  const o = object(value, what);
+  const credit = o.credit === undefined || o.credit === null ? {} : object(o.credit, `${what}.credit`);
+  const amount = (name: string): string | null => (credit[name] === undefined || credit[name] === null ? null : nanos(credit, name, `${what}.credit`));
+  return {
+    models: stringList(o.models, `${what}.models`),
+    ipAllowlist: stringList(o.ipAllowlist, `${what}.ipAllowlist`),
+    requestsPerMinute: nullable(o, 'requestsPerMinute', (f, n, w) => int(f, n, w, 1), what),
+    tokensPerMinute: nullable(o, 'tokensPerMinute', (f, n, w) => int(f, n, w, 1), what),
+    concurrency: nullable(o, 'concurrency', (f, n, w) => int(f, n, w, 1), what),
+    credit: { lifetime: amount('lifetime'), day: amount('day'), week: amount('week'), month: amount('month') },
   };
 }
 

@@ -6,7 +6,11 @@ import type { Lane, Tier } from './snapshot.ts';
  * the control plane into a usage record and a ledger entry, idempotent on `requestId`.
  */
 export type UsageSource = 'reported' | 'estimated';
-export type UsageStatus = 'ok' | 'upstream_error' | 'client_aborted' | 'cut_at_hold';
+/**
+ * `orphaned`: the data plane serving the request died before settling it; another one settled it
+ * at the input estimate from the intent written at admission.
+ */
+export type UsageStatus = 'ok' | 'upstream_error' | 'client_aborted' | 'cut_at_hold' | 'orphaned';
 
 /** What an event debits: the sell price of the usage, or for byok the BYOK fee. */
 export type ChargeKind = 'usage' | 'byok_fee';

@@ -82,3 +82,82 @@ export async function startRedis(): Promise<RunningServer> {
   await waitForPort(port, child, 'redis-server');
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child, 'SIGTERM') };
 }
+
+/**
+ * A throwaway Redis Cluster of three masters (no replicas) on loopback, for proving that every
+ * script keeps its keys in one slot. Nodes keep their cluster config in a temp dir.
+ */
+export async function startRedisCluster(nodes = 3): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-redis-cluster-'));
+  const ports: number[] = [];
+  const children: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < nodes; i++) {
+      const port = await freePort();
+      const child = spawn(redisServerPath(), [
+        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--dir', dir,
+      ], { stdio: 'ignore' });
+      children.push(child);
+      await waitForPort(port, child, 'redis-server (cluster node)');
+      ports.push(port);
+    }
+    execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
+    // The slots are assigned; wait until every node agrees the cluster is up.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const states = ports.map((p) => execFileSync('redis-cli', ['-p', String(p), 'cluster', 'info']).toString());
+      if (states.every((info) => info.includes('cluster_state:ok'))) break;
+      if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (error) {
+    await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    async stop() {
+      await Promise.all(children.map((c) => stopChild(c, 'SIGTERM')));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A redis-server a fault test can break on purpose: freeze it (SIGSTOP: connections stay open,
+ * nothing answers, as in a network partition), thaw it, or kill it and start an empty one on the
+ * same port (a restart that lost its data).
+ */
+export interface BreakableRedis extends RunningServer {
+  port: number;
+  freeze(): void;
+  thaw(): void;
+  restartEmpty(): Promise<void>;
+}
+
+export async function startBreakableRedis(): Promise<BreakableRedis> {
+  const port = await freePort();
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(redisServerPath(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await waitForPort(port, child, 'redis-server');
+    return child;
+  };
+  let child = await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
+    async restartEmpty() {
+      child.kill('SIGCONT');
+      await stopChild(child, 'SIGKILL');
+      child = await launch();
+    },
+    async stop() {
+      child.kill('SIGCONT');
+      await stopChild(child, 'SIGTERM');
+    },
+  };
+}

@@ -1,4 +1,5 @@
 import { MemoryStateStore, RedisStateStore, type StateStore } from '@tollgate/shared';
+import { startRedisCluster } from './servers.ts';
 import { createTestRedis } from './services.ts';
 
 export interface TestStore {
@@ -20,4 +21,14 @@ export const storeAdapters: [name: string, make: () => Promise<TestStore>][] = [
       return { store, cleanup: async () => (await store.close(), await redis.cleanup()) };
     },
   ],
+];
+
+/** A Redis Cluster of three nodes: for the contract suite, which must hold there too. */
+export const clusterStoreAdapter: [name: string, make: () => Promise<TestStore>] = [
+  'redis cluster',
+  async () => {
+    const cluster = await startRedisCluster();
+    const store = new RedisStateStore(cluster.url);
+    return { store, cleanup: async () => (await store.close(), await cluster.stop()) };
+  },
 ];

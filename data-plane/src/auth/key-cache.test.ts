@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStateStore, type KeyRecord } from '@tollgate/shared';
-import { KeyCache } from './key-cache.ts';
+import { KeyCache, StoreNotLoadedError } from './key-cache.ts';
 
 const record = (status: KeyRecord['status']): KeyRecord => ({ v: 2, id: 'k', orgId: 'o', defaultTier: 'resale', status, expiresAt: null, allowedTiers: null, planId: null });
 
@@ -22,6 +22,7 @@ class SlowStore extends MemoryStateStore {
 describe('KeyCache', () => {
   it('shares one lookup among concurrent requests and caches the answer, unknown keys included', async () => {
     const store = new SlowStore();
+    await store.setEpoch('published');
     const cache = new KeyCache(store);
     const both = Promise.all([cache.load('h'), cache.load('h')]);
     await Promise.resolve();
@@ -49,10 +50,22 @@ describe('KeyCache', () => {
   });
 
   it('stays within its capacity, dropping the oldest entry', async () => {
-    const cache = new KeyCache(new MemoryStateStore(), 2);
+    const store = new MemoryStateStore();
+    await store.setEpoch('published');
+    const cache = new KeyCache(store, 2);
     for (const hash of ['a', 'b', 'c']) await cache.load(hash);
     expect(cache.get('a')).toBeUndefined();
     expect(cache.get('b')).toBeNull();
     expect(cache.get('c')).toBeNull();
+  });
+
+  it('never calls a key unknown while the store holds no published state (a wipe), and caches nothing', async () => {
+    const store = new MemoryStateStore();
+    const cache = new KeyCache(store);
+    await expect(cache.load('h')).rejects.toBeInstanceOf(StoreNotLoadedError);
+    expect(cache.get('h')).toBeUndefined();
+    await store.setEpoch('republished');
+    expect(await cache.load('h')).toBeNull();
+    expect(cache.get('h')).toBeNull();
   });
 });

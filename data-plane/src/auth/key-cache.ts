@@ -1,5 +1,13 @@
 import type { KeyRecord, StateStore } from '@tollgate/shared';
 
+/** The store holds no published state (it was wiped and is being republished). */
+export class StoreNotLoadedError extends Error {
+  override name = 'StoreNotLoadedError';
+  constructor() {
+    super('the state store holds no published state yet');
+  }
+}
+
 /**
  * Key records by key hash, kept in process so a warm key costs no Redis round trip. Unknown hashes
  * are cached too (as null), so a client retrying a bad key does not hit Redis every time; the
@@ -25,7 +33,7 @@ export class KeyCache {
     // Concurrent first requests with one key share one lookup.
     const inFlight = this.loading.get(hash);
     if (inFlight) return inFlight;
-    const lookup: Promise<KeyRecord | null> = this.store.getKeyRecord(hash).then((record) => {
+    const lookup: Promise<KeyRecord | null> = this.lookup(hash).then((record) => {
       // An invalidation during the lookup removed it from `loading`: the answer may predate the
       // change, so it is returned to this request but not cached.
       if (this.loading.get(hash) === lookup) {
@@ -39,6 +47,17 @@ export class KeyCache {
     });
     this.loading.set(hash, lookup);
     return lookup;
+  }
+
+  /**
+   * A key the store does not know is unknown only if the store holds the published state: after a
+   * wipe (no epoch) it is "not loaded yet", never "invalid", and nothing is cached.
+   */
+  private async lookup(hash: string): Promise<KeyRecord | null> {
+    const record = await this.store.getKeyRecord(hash);
+    if (record !== null) return record;
+    if ((await this.store.getEpoch()) === null) throw new StoreNotLoadedError();
+    return null;
   }
 
   private remember(hash: string, record: KeyRecord | null): void {

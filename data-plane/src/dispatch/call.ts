@@ -12,12 +12,22 @@ export class UpstreamCall {
   reason: AbortReason | null = null;
   bytes = 0;
   private iterator: AsyncIterator<Buffer> | null = null;
+  private body: Dispatcher.ResponseData['body'] | null = null;
+  /**
+   * What the upstream had already sent, unread, when the client left: read before the abort (no
+   * waiting), so usage that had arrived is billed as reported instead of estimated.
+   */
+  leftover: Buffer[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly releases: (() => void)[] = [];
   private disposed = false;
   /** The request's own deadline aborts with this reason; anything else means the client left. */
   static readonly DEADLINE = 'deadline';
-  private readonly onParentAbort = (): void => this.abort(this.parent.reason === UpstreamCall.DEADLINE ? 'total' : 'client');
+  private readonly onParentAbort = (): void => {
+    const deadline = this.parent.reason === UpstreamCall.DEADLINE;
+    if (!deadline) this.leftover = this.readBuffered();
+    this.abort(deadline ? 'total' : 'client');
+  };
 
   constructor(
     private readonly parent: AbortSignal,
@@ -50,7 +60,21 @@ export class UpstreamCall {
   }
 
   read(body: Dispatcher.ResponseData['body']): void {
+    this.body = body;
     this.iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  /** The body's bytes already received and not read yet, taken without waiting for more. */
+  private readBuffered(): Buffer[] {
+    const out: Buffer[] = [];
+    if (!this.body || this.body.destroyed) return out;
+    let size = 0;
+    // Bounded like any read: at most what a frame may hold.
+    for (let chunk = this.body.read() as Buffer | null; chunk !== null && size < 1024 * 1024; chunk = this.body.read() as Buffer | null) {
+      out.push(chunk);
+      size += chunk.byteLength;
+    }
+    return out;
   }
 
   /**

@@ -3,6 +3,7 @@ import { GatewayError } from '@tollgate/shared';
 import { authenticate } from '../auth/authenticate.ts';
 import type { GatewayContext } from '../context.ts';
 import { Reply } from '../http/reply.ts';
+import { asGatewayError } from '../http/errors.ts';
 import { newRequestId } from '../http/request-id.ts';
 import { echo } from '../routing/resolve.ts';
 
@@ -26,7 +27,7 @@ export function handleModels(ctx: GatewayContext, res: HttpResponse, req: HttpRe
       if (!model) return reply.sendError(new GatewayError('model_not_found', `The model "${echo(id)}" does not exist.`, 'model'), headers);
       reply.sendJson(200, headers, JSON.stringify(model));
     },
-    (error: unknown) => reply.sendError(error instanceof GatewayError ? error : new GatewayError('internal_error', 'Internal error.'), headers),
+    (error: unknown) => reply.sendError(asGatewayError(error), headers),
   );
 }
 

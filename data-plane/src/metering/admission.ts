@@ -1,13 +1,29 @@
-import { GatewayError, totalInput, totalOutput, type CounterCheck, type CounterConsumption, type KeyRecord, type Nanocredits, type StateStore, type Usage } from '@tollgate/shared';
+import { GatewayError, isStoreUnavailable, totalInput, totalOutput, type CounterCheck, type CounterConsumption, type KeyRecord, type Nanocredits, type StateStore, type Usage, type UsageEvent } from '@tollgate/shared';
 import type { Resolution, RoutePlan } from '../routing/resolve.ts';
 import { holdFor, outputBudget } from './charge.ts';
+import { limitChecks, limitError, overdraftOf } from './limits.ts';
+import type { StoreOutage } from './outage.ts';
 import { fairUseWindow } from './windows.ts';
 
 const FAIR_USE_CHECK = 'fair_use';
 
 export interface AdmissionInput {
+  /** Store outages: where a store that cannot be reached leads (503, or a local grace admission). */
+  outage: StoreOutage;
+  /** Settlements still waiting for the store: past a bound, no local admission. */
+  buffered: number;
+  maxBuffered: number;
   key: KeyRecord;
   requestId: string;
+  /** This data plane's instance id (its lease). */
+  instance: string;
+  /** The event to settle if this instance dies, for the lane admitted and its hold. */
+  orphan(lane: RoutePlan, hold: Nanocredits): UsageEvent;
+  /**
+   * Settles, at no cost, a reservation whose answer never came (a timeout): the store may still
+   * run it later (the command was sent), and only a settlement after it releases its hold.
+   */
+  abandon(lane: RoutePlan, hold: Nanocredits): void;
   resolution: Resolution;
   inputEstimate: number;
   maxOutputTokens: number | null;
@@ -21,10 +37,12 @@ export interface Admitted {
   hold: Nanocredits;
   /** Output tokens the hold covers: past them, a stream is cut. */
   outputBudget: number;
-  /** What the settlement adds to counters, given the final usage. */
-  consumption(usage: Usage): CounterConsumption[];
+  /** What the settlement adds to counters, given the final usage and cost. */
+  consumption(usage: Usage, cost: Nanocredits): CounterConsumption[];
   /** Premium tokens left in the plan's window, for `x-tollgate-fair-use-remaining`. */
   fairUseRemaining: number | null;
+  /** Admitted on the local grace allowance while the store was unreachable. */
+  local: boolean;
 }
 
 /**
@@ -39,31 +57,48 @@ export async function admit(store: StateStore, input: AdmissionInput): Promise<A
   const fairCounter = window ? `fair:${window.id}` : null;
 
   const tryLane = async (lane: RoutePlan, withFairUse: boolean) => {
-    const checks: CounterCheck[] = [];
+    const budget = outputBudget(lane, input.maxOutputTokens, input.n);
+    const hold = holdFor(lane, input.inputEstimate, budget);
+    const limits = limitChecks(input.key, input.nowMs, hold, input.inputEstimate);
+    const checks: CounterCheck[] = [...limits.checks];
     if (plan?.concurrency != null) {
       checks.push({ name: 'concurrency_limit', counter: 'plan:concurrency', add: 1, limit: plan.concurrency, ttlSeconds: null, release: true });
     }
     if (withFairUse && plan && fairCounter && window) {
       checks.push({ name: FAIR_USE_CHECK, counter: fairCounter, add: 0, limit: plan.premiumAllowanceTokens, ttlSeconds: window.ttlSeconds, release: false });
     }
-    const budget = outputBudget(lane, input.maxOutputTokens, input.n);
-    const hold = holdFor(lane, input.inputEstimate, budget);
-    const outcome = await store.reserve({
+    let outcome;
+    try {
+      outcome = await store.reserve({
       orgId: input.key.orgId,
       requestId: input.requestId,
+      instance: input.instance,
+      orphan: input.orphan(lane, hold),
       amount: hold,
-      overdraft: 0n,
+      overdraft: overdraftOf(input.key),
       checks,
       nowMs: input.nowMs,
       deadlineMs: input.deadlineMs,
-    });
-    return { outcome, hold, budget };
+      });
+    } catch (error) {
+      if (!isStoreUnavailable(error)) throw error;
+      input.outage.down(input.nowMs);
+      // The key came from the process cache (a key lookup would have failed first): it may ride
+      // out the outage on a small local allowance; its settlement waits for the store.
+      if (input.buffered < input.maxBuffered && input.outage.tryLocal(input.key.orgId, hold, input.nowMs)) {
+        return { outcome: { ok: true as const, available: 0n, counters: {}, local: true }, hold, budget, limits };
+      }
+      input.abandon(lane, hold);
+      throw new GatewayError('unavailable', "The gateway's state store is unreachable; retry shortly.").withRetryAfter(2);
+    }
+    if (outcome.ok) input.outage.up(input.key.orgId, outcome.available);
+    return { outcome: outcome.ok ? { ...outcome, local: false } : outcome, hold, budget, limits };
   };
 
   let lane = resolution.primary;
   let premium = lane.lane === 'premium';
   let exhausted = false;
-  let { outcome, hold, budget } = await tryLane(lane, premium);
+  let { outcome, hold, budget, limits } = await tryLane(lane, premium);
   if (!outcome.ok && outcome.reason === 'check_failed' && outcome.check === FAIR_USE_CHECK) {
     if (!resolution.continuation) {
       throw new GatewayError('plan_limit', "This plan's premium allowance for the current window is used up; use auto:economy or wait for the next window.");
@@ -71,7 +106,7 @@ export async function admit(store: StateStore, input: AdmissionInput): Promise<A
     lane = resolution.continuation;
     premium = false;
     exhausted = true;
-    ({ outcome, hold, budget } = await tryLane(lane, false));
+    ({ outcome, hold, budget, limits } = await tryLane(lane, false));
   }
   if (!outcome.ok) {
     switch (outcome.reason) {
@@ -83,10 +118,7 @@ export async function admit(store: StateStore, input: AdmissionInput): Promise<A
       case 'duplicate_request':
         throw new GatewayError('internal_error', 'Internal error.');
       case 'check_failed':
-        if (outcome.check === 'concurrency_limit') {
-          throw new GatewayError('concurrency_limit', "Too many concurrent requests for this organisation's plan; retry when one finishes.").withRetryAfter(1);
-        }
-        throw new GatewayError('rate_limited', 'A limit of this key or organisation was reached.');
+        throw limitError(outcome.check, input.nowMs);
     }
   }
   const counters = outcome.ok ? outcome.counters : {};
@@ -96,9 +128,10 @@ export async function admit(store: StateStore, input: AdmissionInput): Promise<A
     hold,
     outputBudget: budget,
     fairUseRemaining,
-    consumption(usage) {
-      if (!premium || !fairCounter || !window) return [];
-      return [{ counter: fairCounter, amount: totalInput(usage) + totalOutput(usage), ttlSeconds: window.ttlSeconds }];
+    local: outcome.ok && outcome.local,
+    consumption(usage, cost) {
+      const fair = premium && fairCounter && window ? [{ counter: fairCounter, amount: totalInput(usage) + totalOutput(usage), ttlSeconds: window.ttlSeconds }] : [];
+      return [...limits.consumption(usage, cost), ...fair];
     },
   };
 }

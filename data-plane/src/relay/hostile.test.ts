@@ -121,6 +121,25 @@ describe.each(storeAdapters)('a hostile upstream over the %s store', (_name, mak
     const response = await gw.post(key.secret, body({ stream: true }));
     expect(response.status).toBe(502);
   });
+
+  it('bills the usage the provider had already reported when the client leaves before the end', async () => {
+    const { key } = await gw.customer(BALANCE);
+    const chunk = (payload: object) => `data: ${JSON.stringify(payload)}\n\n`;
+    // Content, then the usage chunk, then silence (no [DONE]): the client leaves in the silence.
+    up.enqueue(rawBytes([
+      chunk({ id: 'c1', choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }] }),
+      chunk({ id: 'c1', choices: [], usage: { prompt_tokens: 17, completion_tokens: 3 } }),
+    ], { interrupt: { afterChunks: 2, action: 'hang' } }));
+    const controller = new AbortController();
+    const response = await gw.post(key.secret, body({ stream: true }), {}, controller.signal);
+    const reader = response.body!.getReader();
+    await reader.read();
+    await up.waitFor(() => up.requests.at(-1)!.chunksWritten >= 2);
+    await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    const event = await gw.settled(response.headers.get('x-request-id')!);
+    expect(event).toMatchObject({ status: 'client_aborted', usageSource: 'reported', usage: usage({ input: 17, output: 3 }) });
+  });
 });
 
 /** What reaches the provider: only fields the gateway knows; price-changing ones reserved or refused. */

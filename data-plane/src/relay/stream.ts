@@ -58,6 +58,18 @@ export async function relayStream(input: StreamRelayInput): Promise<RelayOutcome
     return out;
   };
 
+  /** The client left: what the upstream had already sent may hold its usage; meter it, send nothing. */
+  const clientLeft = (): RelayOutcome => {
+    for (const chunk of call.leftover) {
+      try {
+        for (const frame of decoder.push(chunk)) meter.observe(frame.events);
+      } catch {
+        break;
+      }
+    }
+    return { status: 'client_aborted', httpStatus: 200, billable: true, errorCode: null };
+  };
+
   const write = async (text: string): Promise<void> => {
     const writable = started ? reply.write(text) : reply.begin(200, [...input.headers, ...input.codec.streamHeaders], text);
     started = true;
@@ -80,12 +92,12 @@ export async function relayStream(input: StreamRelayInput): Promise<RelayOutcome
     // Cut at the hold, or an error event: stop the upstream, it would only send more.
     if (cut || upstreamError) call.abort('gateway');
   } catch {
-    if (call.reason === 'client' || reply.wasAborted) return { status: 'client_aborted', httpStatus: 200, billable: true, errorCode: null };
+    if (call.reason === 'client' || reply.wasAborted) return clientLeft();
     upstreamError = true;
   } finally {
     call.dispose();
   }
-  if (!reply.open) return { status: 'client_aborted', httpStatus: 200, billable: true, errorCode: null };
+  if (!reply.open) return clientLeft();
   if (upstreamError) {
     const error = new GatewayError('upstream_error', 'The provider failed while streaming; the answer is incomplete.');
     reply.end(renderer.fail(error));

@@ -129,5 +129,7 @@ export async function createCustomer(store: StateStore, balance: bigint, record:
   const key = generateSecret('api_key');
   await store.putKeyRecord(key.hash, { v: 2, id: keyId, orgId, defaultTier: 'resale', status: 'active', expiresAt: null, allowedTiers: null, planId: null, ...record });
   await store.seedBalance(orgId, balance);
+  // As the control plane does once everything is published: unknown keys are then unknown.
+  await store.setEpoch('test-epoch');
   return { orgId, keyId, key };
 }

@@ -3,6 +3,7 @@ import {
   byokCredentialAad,
   createLogger,
   encodeCredential,
+  generateSecret,
   sealSecret,
   type KeyRecord,
   type ProviderId,
@@ -26,6 +27,8 @@ export interface Gateway {
   /** Publishes a route table and waits until the data plane serves it. */
   publish(parts: Parameters<typeof routeTable>[0]): Promise<void>;
   customer(balance: bigint, record?: Partial<KeyRecord>): ReturnType<typeof createCustomer>;
+  /** Another key of an existing org. */
+  createKey(orgId: string, record?: Partial<KeyRecord>): Promise<ReturnType<typeof generateSecret>>;
   /** Stores a BYOK credential for an org, as the control plane publishes it. */
   byok(orgId: string, provider: ProviderId, apiKey: string): Promise<string>;
   post(secret: string, body: unknown, headers?: Record<string, string>, signal?: AbortSignal): Promise<Response>;
@@ -38,6 +41,8 @@ export async function startGateway(makeStore: () => Promise<TestStore>, options:
   const masterKey = randomBytes(32);
   const logLines: string[] = [];
   const { store, cleanup } = await makeStore();
+  // As the control plane does once everything is published.
+  await store.setEpoch('test-epoch');
   const dataPlane = await createDataPlane({
     store,
     masterKey,
@@ -72,6 +77,11 @@ export async function startGateway(makeStore: () => Promise<TestStore>, options:
       throw new Error('route table not loaded in time');
     },
     customer: (balance, record) => createCustomer(store, balance, record),
+    async createKey(orgId, record = {}) {
+      const key = generateSecret('api_key');
+      await store.putKeyRecord(key.hash, { v: 2, id: `key-${randomBytes(4).toString('hex')}`, orgId, defaultTier: 'resale', status: 'active', expiresAt: null, allowedTiers: null, planId: null, ...record });
+      return key;
+    },
     async byok(orgId, provider, apiKey) {
       const id = `byok-${randomBytes(4).toString('hex')}`;
       await store.putByokRecord(orgId, provider, {

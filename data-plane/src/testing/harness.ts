@@ -41,6 +41,8 @@ export async function startHarness(makeStore: () => Promise<TestStore>): Promise
   const masterKey = randomBytes(32);
   const logLines: string[] = [];
   const { store, cleanup } = await makeStore();
+  // As the control plane does once everything is published.
+  await store.setEpoch('test-epoch');
   const fake = await startFakeOpenAI({ reply: 'Hello there, friend', usage: USAGE });
   // A large output cap: the backpressure suite streams megabytes through an honest upstream.
   await publishTestRoutes(store, masterKey, fake.url, CHANNEL_KEY, PRICE, { timeouts: { firstByteMs: 1_000 } }, 2_000_000);

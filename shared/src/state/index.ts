@@ -1,12 +1,14 @@
 import { MemoryStateStore } from './memory.ts';
 import type { StateStore } from './port.ts';
-import { RedisStateStore } from './redis.ts';
+import { RedisStateStore, type RedisStoreOptions } from './redis.ts';
 
 export * from './port.ts';
+export * from './keys.ts';
+export * from './errors.ts';
 export { MemoryStateStore } from './memory.ts';
-export { RedisStateStore } from './redis.ts';
+export { parseRedisUrl, RedisStateStore, type RedisStoreOptions } from './redis.ts';
 
 /** The Redis adapter when a URL is given, else the in-process one (embedded mode only). */
-export function createStateStore(redisUrl: string | undefined): StateStore {
-  return redisUrl ? new RedisStateStore(redisUrl) : new MemoryStateStore();
+export function createStateStore(redisUrl: string | undefined, options: RedisStoreOptions = {}): StateStore {
+  return redisUrl ? new RedisStateStore(redisUrl, options) : new MemoryStateStore();
 }

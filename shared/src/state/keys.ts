@@ -1,12 +1,33 @@
+import { crc32 } from 'node:zlib';
+
 /**
- * Redis key names. Everything that one money script touches for an org shares the hash tag
- * `{o:<orgId>}`, so in Redis Cluster each script stays within one slot. Breaker and affinity state
- * live in their own keys, not under an org's tag.
+ * Redis key names. Everything one money script touches for an org, its shard's usage stream
+ * included, shares one hash tag `{s<shard>}`: in Redis Cluster each script stays within one slot,
+ * and settling a request (release, debit, append the usage event) is one atomic script. Orgs are
+ * spread over USAGE_SHARDS shards by a hash of their id; the control plane consumes every shard's
+ * stream. Breaker, affinity and snapshot keys are single keys, each in its own slot.
  */
 export const ANNOUNCE_CHANNEL = 'tg:announce';
 export const ROUTES_KEY = 'tg:routes';
-export const USAGE_STREAM = 'tg:usage';
 export const USAGE_GROUP = 'tg-usage';
+/** Data-plane instances and the time of their last heartbeat (a sorted set). */
+export const INSTANCES_KEY = 'tg:instances';
+/** Written by the control plane once everything is published; gone after a Redis wipe. */
+export const EPOCH_KEY = 'tg:epoch';
+
+/**
+ * How many shards the orgs' money keys and usage streams are spread over. Part of the key layout:
+ * changing it moves every org to other keys (a `tollgate reconcile --repair` rebuilds them).
+ */
+export const USAGE_SHARDS = 32;
+
+export function shardOf(orgId: string): number {
+  return crc32(orgId) % USAGE_SHARDS;
+}
+
+export const usageStream = (shard: number): string => `tg:{s${shard}}:usage`;
+export const intentsKey = (shard: number): string => `tg:{s${shard}}:intents`;
+export const janitorLockKey = (instanceId: string): string => `tg:janitor:${instanceId}`;
 
 export const keyRecordKey = (hash: string): string => `tg:key:${hash}`;
 export const breakerKey = (channelId: string): string => `tg:{br:${channelId}}`;
@@ -21,8 +42,12 @@ export function assertCounterName(name: string): void {
 }
 
 export function orgKeys(orgId: string) {
-  const tag = `tg:{o:${orgId}}`;
+  const shard = shardOf(orgId);
+  const tag = `tg:{s${shard}}:o:${orgId}`;
   return {
+    shard,
+    stream: usageStream(shard),
+    intents: intentsKey(shard),
     balance: `${tag}:bal`,
     held: `${tag}:held`,
     holds: `${tag}:holds`,

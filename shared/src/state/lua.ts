@@ -45,29 +45,31 @@ end
 `;
 
 /**
- * KEYS: balance, held, holds, holdDeadlines, counter keys (one per check).
- * ARGV: requestId, amount, overdraft, nowMs, deadlineMs, then per check: add, limit, ttlSeconds
- * ('' for none), release ('1'/'0'), name.
- * Returns {'ok', counter values...} | {'no_balance'} | {'insufficient_balance'} |
- * {'duplicate_request'} | {'check_failed', name}.
+ * KEYS: balance, held, holds, holdDeadlines, intents, counter keys (one per check).
+ * ARGV: requestId, amount, overdraft, nowMs, deadlineMs, instance, orphan event JSON, then per
+ * check: add, limit, ttlSeconds ('' for none), release ('1'/'0'), name.
+ * Returns {'ok', balance, held - overdraft (after this hold), counter values...} | {'no_balance'} |
+ * {'insufficient_balance'} | {'duplicate_request'} | {'check_failed', name}: the caller subtracts
+ * the two decimal strings exactly (Lua numbers are doubles).
+ * The intent (instance + the event to settle if that instance dies) is kept until settlement.
  */
 export const RESERVE = `${CMP}${RELEASE}
 local balance = redis.call('GET', KEYS[1])
 if not balance then return {'no_balance'} end
 release_expired(KEYS[2], KEYS[3], KEYS[4], ARGV[4])
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {'duplicate_request'} end
-local checks = (#ARGV - 5) / 5
+local checks = (#ARGV - 7) / 5
 for i = 1, checks do
-  local base = 5 + (i - 1) * 5
+  local base = 7 + (i - 1) * 5
   local add, limit = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
-  local current = tonumber(redis.call('GET', KEYS[4 + i]) or '0')
+  local current = tonumber(redis.call('GET', KEYS[5 + i]) or '0')
   if (add > 0 and current + add > limit) or (add == 0 and current >= limit) then
     return {'check_failed', ARGV[base + 5]}
   end
 end
 -- balance + overdraft >= held + amount, in 64-bit integers: held moves by (amount - overdraft)
--- for the comparison and back by overdraft after it. The value is read back with GET: an integer
--- reply becomes a Lua double, which past 2^53 would round and let a hold through.
+-- for the comparison and back by overdraft after it. DECRBY's reply is read back with GET: as a
+-- Lua number it would print in exponent form past 10^14 and break the string comparison.
 redis.call('INCRBY', KEYS[2], ARGV[2])
 redis.call('DECRBY', KEYS[2], ARGV[3])
 local after = redis.call('GET', KEYS[2])
@@ -78,10 +80,10 @@ if cmp(balance, after) < 0 then
 end
 local record = ARGV[2]
 local releases = {}
-local values = {'ok'}
+local values = {'ok', balance, after}
 for i = 1, checks do
-  local base = 5 + (i - 1) * 5
-  local key, add, ttl = KEYS[4 + i], tonumber(ARGV[base + 1]), ARGV[base + 3]
+  local base = 7 + (i - 1) * 5
+  local key, add, ttl = KEYS[5 + i], tonumber(ARGV[base + 1]), ARGV[base + 3]
   local value = tonumber(redis.call('GET', key) or '0')
   if add > 0 then
     value = redis.call('INCRBY', key, add)
@@ -93,13 +95,17 @@ end
 if #releases > 0 then record = record .. '|' .. table.concat(releases, ',') end
 redis.call('HSET', KEYS[3], ARGV[1], record)
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[6] .. '|' .. ARGV[7])
 return values
 `;
 
 /**
- * KEYS: balance, held, holds, holdDeadlines, settledMarker, consumption counter keys.
- * ARGV: requestId, cost, markerTtlSeconds, then per consumption: amount, ttlSeconds ('' for none).
- * The hold may already be gone (expired on a long request): the cost is debited all the same.
+ * The settlement, one atomic step: release the hold and its counters, forget the intent, debit the
+ * cost, add the consumption, append the usage event, remember the request as settled.
+ * KEYS: balance, held, holds, holdDeadlines, settledMarker, intents, stream, consumption counters.
+ * ARGV: requestId, cost, markerTtlSeconds, event JSON, then per consumption: amount, ttlSeconds.
+ * A balance the store does not hold (Redis lost it) is not created: the control plane seeds it from
+ * the ledger minus the events not consumed yet, which include this one. A repeat changes nothing.
  */
 export const SETTLE = `${RELEASE}
 if redis.call('EXISTS', KEYS[5]) == 1 then return 'already_settled' end
@@ -109,17 +115,52 @@ if record then
   redis.call('HDEL', KEYS[3], ARGV[1])
   redis.call('ZREM', KEYS[4], ARGV[1])
 end
-redis.call('DECRBY', KEYS[1], ARGV[2])
-for i = 6, #KEYS do
-  local base = 3 + (i - 6) * 2
+redis.call('HDEL', KEYS[6], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECRBY', KEYS[1], ARGV[2]) end
+for i = 8, #KEYS do
+  local base = 4 + (i - 8) * 2
   local amount, ttl = ARGV[base + 1], ARGV[base + 2]
   if tonumber(amount) > 0 then
     redis.call('INCRBY', KEYS[i], amount)
     if ttl ~= '' and redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ttl) end
   end
 end
+redis.call('XADD', KEYS[7], '*', 'e', ARGV[4])
 redis.call('SET', KEYS[5], '1', 'EX', ARGV[3])
 return 'settled'
+`;
+
+/**
+ * Settles a request whose data plane died: its intent names the instance and carries the event
+ * to append (the input estimate, marked). Same keys as SETTLE without counters; ARGV: requestId,
+ * instance, markerTtlSeconds. Returns 1 when settled here, 0 when there was nothing to do.
+ */
+export const SETTLE_ORPHAN = `${RELEASE}
+local intent = redis.call('HGET', KEYS[6], ARGV[1])
+if not intent then return 0 end
+local bar = intent:find('|', 1, true)
+if not bar or intent:sub(1, bar - 1) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[6], ARGV[1])
+if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
+local event = intent:sub(bar + 1)
+local record = redis.call('HGET', KEYS[3], ARGV[1])
+if record then
+  release(KEYS[2], record)
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  redis.call('ZREM', KEYS[4], ARGV[1])
+end
+local cost = cjson.decode(event).cost
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECRBY', KEYS[1], cost) end
+redis.call('XADD', KEYS[7], '*', 'e', event)
+redis.call('SET', KEYS[5], '1', 'EX', ARGV[3])
+return 1
+`;
+
+/** KEYS: the key. ARGV: value ('' deletes), channel, announcement. A write and its announcement, atomically. */
+export const PUT_ANNOUNCE = `
+if ARGV[1] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
 `;
 
 /** KEYS: balance, creditedMarker. ARGV: amount, markerTtlSeconds. Returns 1, or 0 on a repeat. */

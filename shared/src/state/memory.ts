@@ -11,7 +11,7 @@ import {
   type KeyRecord,
   type RouteTable,
 } from '../snapshot.ts';
-import { encodeUsageEvent } from '../usage.ts';
+import { encodeUsageEvent, type UsageEvent } from '../usage.ts';
 import { assertReservation, assertSettlement } from './validate.ts';
 import type {
   AnnouncementListener,
@@ -43,7 +43,8 @@ interface Counter {
 }
 
 interface OrgState {
-  balance: Nanocredits;
+  /** Null when the store holds no balance for the org (as a missing Redis key). */
+  balance: Nanocredits | null;
   held: Nanocredits;
   holds: Map<string, Hold>;
   settled: Set<string>;
@@ -78,6 +79,11 @@ export class MemoryStateStore implements StateStore {
   private readonly affinity = new Map<string, { value: string; expiresAt: number }>();
   private readonly stream: StreamEntry[] = [];
   private sequence = 0;
+  /** Requests admitted and not settled yet, by id: the instance serving each and its orphan event. */
+  private readonly intents = new Map<string, { instance: string; orphan: UsageEvent }>();
+  private readonly instances = new Map<string, number>();
+  private readonly janitorLocks = new Map<string, number>();
+  private epoch: string | null = null;
   private readonly waiters = new Set<() => void>();
   private closed = false;
 
@@ -130,15 +136,16 @@ export class MemoryStateStore implements StateStore {
   }
 
   async seedBalance(orgId: string, balance: Nanocredits): Promise<boolean> {
-    if (this.orgs.has(orgId)) return false;
-    this.orgs.set(orgId, { ...this.emptyOrgState(), balance });
+    const org = this.orgs.get(orgId) ?? this.emptyOrg(orgId);
+    if (org.balance !== null) return false;
+    org.balance = balance;
     return true;
   }
 
   async applyCredit(orgId: string, entryId: string, amount: Nanocredits): Promise<CreditOutcome> {
     const org = this.orgs.get(orgId);
-    if (!org) return 'no_balance';
-    if (org.credited.has(entryId)) return 'repeat';
+    if (org?.credited.has(entryId)) return 'repeat';
+    if (!org || org.balance === null) return 'no_balance';
     org.credited.add(entryId);
     org.balance += amount;
     return 'applied';
@@ -146,7 +153,7 @@ export class MemoryStateStore implements StateStore {
 
   async getBalance(orgId: string): Promise<BalanceView | null> {
     const org = this.orgs.get(orgId);
-    return org ? { balance: org.balance, held: org.held } : null;
+    return org && org.balance !== null ? { balance: org.balance, held: org.held } : null;
   }
 
   private counter(org: OrgState, name: string, nowMs: number): Counter {
@@ -170,7 +177,7 @@ export class MemoryStateStore implements StateStore {
   async reserve(r: Reservation): Promise<ReserveOutcome> {
     assertReservation(r);
     const org = this.orgs.get(r.orgId);
-    if (!org) return { ok: false, reason: 'no_balance' };
+    if (!org || org.balance === null) return { ok: false, reason: 'no_balance' };
     for (const [id, hold] of org.holds) {
       if (hold.deadlineMs <= r.nowMs) {
         this.releaseHold(org, hold);
@@ -198,20 +205,15 @@ export class MemoryStateStore implements StateStore {
       counters[check.counter] = counter.value;
     }
     org.holds.set(r.requestId, { amount: r.amount, releases, deadlineMs: r.deadlineMs });
-    return { ok: true, counters };
+    this.intents.set(r.requestId, { instance: r.instance, orphan: r.orphan });
+    return { ok: true, available: org.balance + r.overdraft - org.held, counters };
   }
 
   async settle({ event, consumption }: Settlement): Promise<SettleOutcome> {
     assertSettlement({ event, consumption });
-    this.append(encodeUsageEvent(event));
     const org = this.orgs.get(event.orgId) ?? this.emptyOrg(event.orgId);
     if (org.settled.has(event.requestId)) return 'already_settled';
-    const hold = org.holds.get(event.requestId);
-    if (hold) {
-      this.releaseHold(org, hold);
-      org.holds.delete(event.requestId);
-    }
-    org.balance -= BigInt(event.cost);
+    this.settleOne(org, event);
     const now = Date.now();
     for (const c of consumption) {
       if (c.amount <= 0) continue;
@@ -219,16 +221,60 @@ export class MemoryStateStore implements StateStore {
       counter.value += c.amount;
       if (c.ttlSeconds !== null && counter.expiresAt === null) counter.expiresAt = now + c.ttlSeconds * 1000;
     }
-    org.settled.add(event.requestId);
     return 'settled';
   }
 
+  /** Release, forget the intent, debit (never creating a missing balance), append, remember. */
+  private settleOne(org: OrgState, event: UsageEvent): void {
+    const hold = org.holds.get(event.requestId);
+    if (hold) {
+      this.releaseHold(org, hold);
+      org.holds.delete(event.requestId);
+    }
+    this.intents.delete(event.requestId);
+    if (org.balance !== null) org.balance -= BigInt(event.cost);
+    this.append(encodeUsageEvent(event));
+    org.settled.add(event.requestId);
+  }
+
+  async heartbeat(instance: string, nowMs: number): Promise<void> {
+    this.instances.set(instance, nowMs);
+  }
+
+  async staleInstances(beforeMs: number): Promise<string[]> {
+    return [...this.instances].filter(([, at]) => at < beforeMs).map(([instance]) => instance);
+  }
+
+  async settleOrphans(instance: string, lockMs: number): Promise<number> {
+    const now = Date.now();
+    if ((this.janitorLocks.get(instance) ?? 0) > now) return 0;
+    this.janitorLocks.set(instance, now + lockMs);
+    let settled = 0;
+    for (const [requestId, intent] of [...this.intents]) {
+      if (intent.instance !== instance) continue;
+      this.intents.delete(requestId);
+      const org = this.orgs.get(intent.orphan.orgId) ?? this.emptyOrg(intent.orphan.orgId);
+      if (org.settled.has(requestId)) continue;
+      this.settleOne(org, intent.orphan);
+      settled++;
+    }
+    this.instances.delete(instance);
+    return settled;
+  }
+
+  async getEpoch(): Promise<string | null> {
+    return this.epoch;
+  }
+
+  async setEpoch(epoch: string): Promise<void> {
+    this.epoch = epoch;
+  }
+
   private emptyOrgState(): OrgState {
-    return { balance: 0n, held: 0n, holds: new Map(), settled: new Set(), credited: new Set(), counters: new Map() };
+    return { balance: null, held: 0n, holds: new Map(), settled: new Set(), credited: new Set(), counters: new Map() };
   }
 
   private emptyOrg(orgId: string): OrgState {
-    // Redis DECRBY on a missing key starts from zero; match it.
     const org = this.emptyOrgState();
     this.orgs.set(orgId, org);
     return org;

@@ -51,6 +51,24 @@ export interface StateStore {
    */
   settle(settlement: Settlement): Promise<SettleOutcome>;
 
+  // --- data-plane instances: a lease each, so a dead one's requests are settled within seconds --
+  /** Records that this instance is alive. */
+  heartbeat(instance: string, nowMs: number): Promise<void>;
+  /** Instances whose last heartbeat is older than `beforeMs`. */
+  staleInstances(beforeMs: number): Promise<string[]>;
+  /**
+   * Settles every request a dead instance left (releasing holds and counters, appending each
+   * orphan event once) and forgets the instance. Safe to run from several data planes at once:
+   * one takes the instance for `lockMs`, the others get 0. Returns how many were settled here.
+   */
+  settleOrphans(instance: string, lockMs: number): Promise<number>;
+  /**
+   * An identifier of the published state: written by the control plane after everything is
+   * published, absent when the store was wiped (so an unknown key then means "not loaded yet").
+   */
+  getEpoch(): Promise<string | null>;
+  setEpoch(epoch: string): Promise<void>;
+
   // --- circuit breakers, shared by every data plane --------------------------------------------
   /** Records a failed call; opens the breaker at the threshold and announces it. */
   breakerFailure(channelId: string, policy: BreakerPolicy): Promise<BreakerState>;
@@ -109,6 +127,13 @@ export interface CounterCheck {
 export interface Reservation {
   orgId: string;
   requestId: string;
+  /** The data-plane instance serving the request: if it dies, `orphan` is settled for it. */
+  instance: string;
+  /**
+   * The usage event to settle if the instance dies before it settles (the upstream had the
+   * request: its input estimate, marked `orphaned`). Its cost is at most `amount`.
+   */
+  orphan: UsageEvent;
   amount: Nanocredits;
   /** How far below zero the balance may go (operator-set; 0 by default). */
   overdraft: Nanocredits;
@@ -118,7 +143,8 @@ export interface Reservation {
 }
 
 export type ReserveOutcome =
-  | { ok: true; counters: Record<string, number> }
+  /** `available`: balance + overdraft - held, after this hold. */
+  | { ok: true; available: Nanocredits; counters: Record<string, number> }
   | { ok: false; reason: 'insufficient_balance' | 'no_balance' | 'duplicate_request' }
   | { ok: false; reason: 'check_failed'; check: string };
 
@@ -152,7 +178,7 @@ export type CreditOutcome = 'applied' | 'repeat' | 'no_balance';
 export type SettleOutcome = 'settled' | 'already_settled';
 
 export interface UsageDelivery {
-  /** Stream entry id, used to acknowledge. */
+  /** Opaque id of the stream entry (its shard and entry id), used to acknowledge. */
   id: string;
   /** The raw payload; decoding happens in the consumer so one bad entry cannot stall a batch. */
   payload: string;

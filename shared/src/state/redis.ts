@@ -1,4 +1,4 @@
-import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import { type Nanocredits } from '../money.ts';
 import {
   decodeAnnouncement,
@@ -9,14 +9,28 @@ import {
   encodeByokRecord,
   encodeKeyRecord,
   encodeRouteTable,
+  type Announcement,
   type ByokRecord,
   type KeyRecord,
   type RouteTable,
 } from '../snapshot.ts';
 import { encodeUsageEvent } from '../usage.ts';
-import { affinityKey, ANNOUNCE_CHANNEL, breakerKey, keyRecordKey, orgKeys, ROUTES_KEY, USAGE_GROUP, USAGE_STREAM } from './keys.ts';
-import { assertReservation, assertSettlement } from './validate.ts';
-import { APPLY_CREDIT, BREAKER_FAILURE, BREAKER_PROBE, BREAKER_SUCCESS, PUT_ROUTES, RESERVE, SETTLE } from './lua.ts';
+import {
+  affinityKey,
+  ANNOUNCE_CHANNEL,
+  breakerKey,
+  EPOCH_KEY,
+  INSTANCES_KEY,
+  intentsKey,
+  janitorLockKey,
+  keyRecordKey,
+  orgKeys,
+  ROUTES_KEY,
+  USAGE_GROUP,
+  USAGE_SHARDS,
+  usageStream,
+} from './keys.ts';
+import { APPLY_CREDIT, BREAKER_FAILURE, BREAKER_PROBE, BREAKER_SUCCESS, PUT_ANNOUNCE, PUT_ROUTES, RESERVE, SETTLE, SETTLE_ORPHAN } from './lua.ts';
 import {
   SETTLED_MEMORY_SECONDS,
   type AnnouncementListener,
@@ -25,72 +39,124 @@ import {
   type BreakerState,
   type CreditOutcome,
   type Reservation,
-  type RouteTableSkipListener,
   type ReserveOutcome,
+  type RouteTableSkipListener,
   type SettleOutcome,
   type Settlement,
   type StateStore,
   type Unsubscribe,
   type UsageDelivery,
 } from './port.ts';
+import { assertReservation, assertSettlement } from './validate.ts';
 
-/** ioredis commands defined from our scripts; the variable arity ones take keys then args. */
+/** ioredis commands defined from our scripts; the variable-arity ones take the key count first. */
 interface TollgateCommands {
   tgReserve(numKeys: number, ...keysAndArgs: string[]): Promise<string[]>;
+  tgSettle(numKeys: number, ...keysAndArgs: string[]): Promise<string>;
+  tgSettleOrphan(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
+  tgPutAnnounce(key: string, value: string, channel: string, announcement: string): Promise<number>;
   tgApplyCredit(b: string, mark: string, amt: string, ttl: string): Promise<number>;
   tgPutRoutes(key: string, json: string, version: string, channel: string): Promise<number>;
   tgBreakerFailure(key: string, now: string, threshold: string, cool: string, channel: string, id: string): Promise<[number, number]>;
   tgBreakerSuccess(key: string, channel: string, id: string): Promise<number>;
   tgBreakerProbe(key: string, now: string, ttl: string): Promise<number>;
 }
-type CommandClient = Redis & TollgateCommands;
-interface PipelineCommands {
-  tgSettle(numKeys: number, ...keysAndArgs: string[]): ChainableCommander;
+type Client = (Redis | Cluster) & TollgateCommands;
+
+type StreamEntries = [id: string, fields: string[] | null][];
+
+/** How long a cluster consumer sleeps between polls of the shards when none had events. */
+const CLUSTER_POLL_MS = 50;
+
+export interface RedisStoreOptions {
+  /**
+   * Longest a command may wait, connected or not (ioredis queues commands while it reconnects):
+   * past it the call fails, so callers answer "unavailable" quickly instead of stalling.
+   */
+  commandTimeoutMs?: number;
+  redis?: RedisOptions;
 }
 
-type StreamEntries = [id: string, fields: string[]][];
+/**
+ * `redis://host:port/db` for one server, or `redis+cluster://host:port,host:port` for a Redis
+ * Cluster (any reachable nodes; the rest are discovered).
+ */
+export function parseRedisUrl(url: string): { cluster: ClusterNode[] } | { single: string } {
+  if (!url.startsWith('redis+cluster://')) return { single: url };
+  const nodes = url
+    .slice('redis+cluster://'.length)
+    .split(',')
+    .map((hostPort) => {
+      const [host, port] = hostPort.split(':');
+      return { host: host || '127.0.0.1', port: Number(port || 6379) };
+    });
+  return { cluster: nodes };
+}
 
 /**
- * Redis adapter. Three connections: commands; subscriptions (a subscribed connection can do
- * nothing else); and blocking stream reads (a blocked connection would stall every other command).
+ * Redis adapter, for one server or a Redis Cluster. Three connections: commands; subscriptions
+ * (a subscribed connection can do nothing else); and blocking stream reads (a blocked connection
+ * would stall every other command). In a cluster the stream shards live on different nodes, so
+ * the consumer polls them instead of blocking on all at once.
  */
 export class RedisStateStore implements StateStore {
   readonly kind = 'redis';
-  private readonly cmd: CommandClient;
-  private subscriber: Redis | undefined;
+  private readonly cmd: Client;
+  private readonly target: ReturnType<typeof parseRedisUrl>;
+  private subscriber: Redis | Cluster | undefined;
   private blocking: Redis | undefined;
-  private groupReady = false;
+  private readonly groupsReady = new Set<number>();
   /** Listeners sharing the subscriber connection's one subscription. */
   private listeners = 0;
 
   constructor(
-    private readonly url: string,
-    private readonly options: RedisOptions = {},
+    url: string,
+    private readonly options: RedisStoreOptions = {},
   ) {
-    this.cmd = this.connect() as CommandClient;
-    // Scripts with a variable number of keys take the count as their first argument.
-    this.cmd.defineCommand('tgReserve', { lua: RESERVE });
-    this.cmd.defineCommand('tgSettle', { lua: SETTLE });
-    this.cmd.defineCommand('tgApplyCredit', { numberOfKeys: 2, lua: APPLY_CREDIT });
-    this.cmd.defineCommand('tgPutRoutes', { numberOfKeys: 1, lua: PUT_ROUTES });
-    this.cmd.defineCommand('tgBreakerFailure', { numberOfKeys: 1, lua: BREAKER_FAILURE });
-    this.cmd.defineCommand('tgBreakerSuccess', { numberOfKeys: 1, lua: BREAKER_SUCCESS });
-    this.cmd.defineCommand('tgBreakerProbe', { numberOfKeys: 1, lua: BREAKER_PROBE });
+    this.target = parseRedisUrl(url);
+    this.cmd = this.connect() as Client;
+    const define = (name: keyof TollgateCommands, lua: string, numberOfKeys?: number): void =>
+      this.cmd.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
+    define('tgReserve', RESERVE);
+    define('tgSettle', SETTLE);
+    define('tgSettleOrphan', SETTLE_ORPHAN);
+    define('tgPutAnnounce', PUT_ANNOUNCE, 1);
+    define('tgApplyCredit', APPLY_CREDIT, 2);
+    define('tgPutRoutes', PUT_ROUTES, 1);
+    define('tgBreakerFailure', BREAKER_FAILURE, 1);
+    define('tgBreakerSuccess', BREAKER_SUCCESS, 1);
+    define('tgBreakerProbe', BREAKER_PROBE, 1);
   }
 
-  private connect(extra: RedisOptions = {}): Redis {
-    const client = new Redis(this.url, { lazyConnect: false, enableAutoPipelining: true, ...this.options, ...extra });
+  get isCluster(): boolean {
+    return 'cluster' in this.target;
+  }
+
+  private connect(extra: RedisOptions = {}): Redis | Cluster {
+    const options: RedisOptions = {
+      lazyConnect: false,
+      enableAutoPipelining: true,
+      ...(this.options.commandTimeoutMs === undefined ? {} : { commandTimeout: this.options.commandTimeoutMs }),
+      ...this.options.redis,
+      ...extra,
+    };
+    const client =
+      'cluster' in this.target
+        ? // ioredis's auto-pipelining across a cluster's slots has been seen to mix slots in one
+          // pipeline ("All keys in the pipeline should belong to the same slots"): off there.
+          new Cluster(this.target.cluster, { redisOptions: { ...options, enableAutoPipelining: false }, enableAutoPipelining: false })
+        : new Redis(this.target.single, options);
     // ioredis retries on its own; without a listener an 'error' event would crash the process.
     client.on('error', () => {});
     return client;
   }
 
+  private async putAndAnnounce(key: string, value: string | null, announcement: Announcement): Promise<void> {
+    await this.cmd.tgPutAnnounce(key, value ?? '', ANNOUNCE_CHANNEL, encodeAnnouncement(announcement));
+  }
+
   async putKeyRecord(hash: string, record: KeyRecord | null): Promise<void> {
-    const tx = this.cmd.multi();
-    if (record) tx.set(keyRecordKey(hash), encodeKeyRecord(record));
-    else tx.del(keyRecordKey(hash));
-    tx.publish(ANNOUNCE_CHANNEL, encodeAnnouncement({ kind: 'key', hash }));
-    await tx.exec();
+    await this.putAndAnnounce(keyRecordKey(hash), record ? encodeKeyRecord(record) : null, { kind: 'key', hash });
   }
 
   async getKeyRecord(hash: string): Promise<KeyRecord | null> {
@@ -108,12 +174,7 @@ export class RedisStateStore implements StateStore {
   }
 
   async putByokRecord(orgId: string, provider: string, record: ByokRecord | null): Promise<void> {
-    const key = orgKeys(orgId).byok(provider);
-    const tx = this.cmd.multi();
-    if (record) tx.set(key, encodeByokRecord(record));
-    else tx.del(key);
-    tx.publish(ANNOUNCE_CHANNEL, encodeAnnouncement({ kind: 'byok', orgId, provider }));
-    await tx.exec();
+    await this.putAndAnnounce(orgKeys(orgId).byok(provider), record ? encodeByokRecord(record) : null, { kind: 'byok', orgId, provider });
   }
 
   async getByokRecord(orgId: string, provider: string): Promise<ByokRecord | null> {
@@ -171,15 +232,16 @@ export class RedisStateStore implements StateStore {
   async reserve(r: Reservation): Promise<ReserveOutcome> {
     assertReservation(r);
     const k = orgKeys(r.orgId);
-    const keys = [k.balance, k.held, k.holds, k.holdDeadlines, ...r.checks.map((c) => k.counter(c.counter))];
-    const args = [r.requestId, r.amount.toString(), r.overdraft.toString(), String(r.nowMs), String(r.deadlineMs)];
+    const keys = [k.balance, k.held, k.holds, k.holdDeadlines, k.intents, ...r.checks.map((c) => k.counter(c.counter))];
+    const args = [r.requestId, r.amount.toString(), r.overdraft.toString(), String(r.nowMs), String(r.deadlineMs), r.instance, encodeUsageEvent(r.orphan)];
     for (const c of r.checks) args.push(String(c.add), String(c.limit), c.ttlSeconds === null ? '' : String(c.ttlSeconds), c.release ? '1' : '0', c.name);
     const reply = await this.cmd.tgReserve(keys.length, ...keys, ...args);
     const [outcome, ...rest] = reply;
     if (outcome === 'ok') {
+      const [balance, heldLessOverdraft, ...values] = rest;
       const counters: Record<string, number> = {};
-      r.checks.forEach((c, i) => (counters[c.counter] = Number(rest[i])));
-      return { ok: true, counters };
+      r.checks.forEach((c, i) => (counters[c.counter] = Number(values[i])));
+      return { ok: true, available: BigInt(String(balance)) - BigInt(String(heldLessOverdraft)), counters };
     }
     if (outcome === 'check_failed') return { ok: false, reason: 'check_failed', check: String(rest[0]) };
     return { ok: false, reason: outcome as 'insufficient_balance' | 'no_balance' | 'duplicate_request' };
@@ -188,15 +250,50 @@ export class RedisStateStore implements StateStore {
   async settle({ event, consumption }: Settlement): Promise<SettleOutcome> {
     assertSettlement({ event, consumption });
     const k = orgKeys(event.orgId);
-    const keys = [k.balance, k.held, k.holds, k.holdDeadlines, k.settled(event.requestId), ...consumption.map((c) => k.counter(c.counter))];
-    const args = [event.requestId, event.cost, String(SETTLED_MEMORY_SECONDS)];
+    const keys = [k.balance, k.held, k.holds, k.holdDeadlines, k.settled(event.requestId), k.intents, k.stream, ...consumption.map((c) => k.counter(c.counter))];
+    const args = [event.requestId, event.cost, String(SETTLED_MEMORY_SECONDS), encodeUsageEvent(event)];
     for (const c of consumption) args.push(String(c.amount), c.ttlSeconds === null ? '' : String(c.ttlSeconds));
-    // One round trip: the script and the append travel in one pipeline. A repeated settlement
-    // appends a repeated event, which the consumer drops by request id.
-    const pipeline = this.cmd.pipeline() as ChainableCommander & PipelineCommands;
-    const results = await pipeline.tgSettle(keys.length, ...keys, ...args).xadd(USAGE_STREAM, '*', 'e', encodeUsageEvent(event)).exec();
-    for (const [error] of results ?? []) if (error) throw error;
-    return results?.[0]?.[1] as SettleOutcome;
+    return (await this.cmd.tgSettle(keys.length, ...keys, ...args)) as SettleOutcome;
+  }
+
+  async heartbeat(instance: string, nowMs: number): Promise<void> {
+    await this.cmd.zadd(INSTANCES_KEY, nowMs, instance);
+  }
+
+  async staleInstances(beforeMs: number): Promise<string[]> {
+    return this.cmd.zrangebyscore(INSTANCES_KEY, '-inf', `(${beforeMs}`);
+  }
+
+  async settleOrphans(instance: string, lockMs: number): Promise<number> {
+    if ((await this.cmd.set(janitorLockKey(instance), '1', 'PX', lockMs, 'NX')) !== 'OK') return 0;
+    let settled = 0;
+    for (let shard = 0; shard < USAGE_SHARDS; shard++) {
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.cmd.hscan(intentsKey(shard), cursor, 'COUNT', 200);
+        cursor = next;
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const requestId = flat[i]!;
+          const intent = flat[i + 1]!;
+          if (!intent.startsWith(`${instance}|`)) continue;
+          const orgId = orgIdOfIntent(intent.slice(instance.length + 1));
+          if (orgId === null) continue;
+          const k = orgKeys(orgId);
+          const keys = [k.balance, k.held, k.holds, k.holdDeadlines, k.settled(requestId), k.intents, k.stream];
+          settled += await this.cmd.tgSettleOrphan(keys.length, ...keys, requestId, instance, String(SETTLED_MEMORY_SECONDS));
+        }
+      } while (cursor !== '0');
+    }
+    await this.cmd.zrem(INSTANCES_KEY, instance);
+    return settled;
+  }
+
+  async getEpoch(): Promise<string | null> {
+    return this.cmd.get(EPOCH_KEY);
+  }
+
+  async setEpoch(epoch: string): Promise<void> {
+    await this.cmd.set(EPOCH_KEY, epoch);
   }
 
   async breakerFailure(channelId: string, policy: BreakerPolicy): Promise<BreakerState> {
@@ -227,59 +324,131 @@ export class RedisStateStore implements StateStore {
     await this.cmd.set(affinityKey(key), value, 'PX', ttlMs);
   }
 
-  private async ensureGroup(): Promise<void> {
-    if (this.groupReady) return;
+  // --- usage stream: one stream per shard, one consumer group on each -------------------------
+
+  private async ensureGroup(shard: number): Promise<void> {
+    if (this.groupsReady.has(shard)) return;
     try {
-      await this.cmd.xgroup('CREATE', USAGE_STREAM, USAGE_GROUP, '0', 'MKSTREAM');
+      await this.cmd.xgroup('CREATE', usageStream(shard), USAGE_GROUP, '0', 'MKSTREAM');
     } catch (error) {
       if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
     }
-    this.groupReady = true;
+    this.groupsReady.add(shard);
+  }
+
+  /** Runs a stream command on a shard, recreating the group once if Redis lost it (a wipe). */
+  private async onShard<T>(shard: number, run: () => Promise<T>): Promise<T> {
+    await this.ensureGroup(shard);
+    try {
+      return await run();
+    } catch (error) {
+      if (!String((error as Error).message).includes('NOGROUP')) throw error;
+      this.groupsReady.delete(shard);
+      await this.ensureGroup(shard);
+      return run();
+    }
   }
 
   async readUsage(consumer: string, count: number, blockMs: number): Promise<UsageDelivery[]> {
-    await this.ensureGroup();
-    // In Redis, BLOCK 0 waits forever; in this port 0 means "do not wait", so omit BLOCK then.
-    const reply = (
-      blockMs > 0
-        ? await (this.blocking ??= this.connect({ enableAutoPipelining: false })).xreadgroup(
-            'GROUP', USAGE_GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', USAGE_STREAM, '>',
-          )
-        : await this.cmd.xreadgroup('GROUP', USAGE_GROUP, consumer, 'COUNT', count, 'STREAMS', USAGE_STREAM, '>')
-    ) as [string, StreamEntries][] | null;
-    return reply ? toDeliveries(reply[0]?.[1] ?? []) : [];
+    if (!this.isCluster) {
+      for (let shard = 0; shard < USAGE_SHARDS; shard++) await this.ensureGroup(shard);
+      const streams = Array.from({ length: USAGE_SHARDS }, (_, shard) => usageStream(shard));
+      const ids = streams.map(() => '>');
+      const read = async (): Promise<[string, StreamEntries][] | null> =>
+        // In Redis, BLOCK 0 waits forever; in this port 0 means "do not wait", so omit BLOCK then.
+        (blockMs > 0
+          ? await (this.blocking ??= this.connect({ enableAutoPipelining: false, commandTimeout: undefined }) as Redis).xreadgroup(
+              'GROUP', USAGE_GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...streams, ...ids,
+            )
+          : await (this.cmd as Redis).xreadgroup('GROUP', USAGE_GROUP, consumer, 'COUNT', count, 'STREAMS', ...streams, ...ids)) as [string, StreamEntries][] | null;
+      let reply: [string, StreamEntries][] | null;
+      try {
+        reply = await read();
+      } catch (error) {
+        if (!String((error as Error).message).includes('NOGROUP')) throw error;
+        this.groupsReady.clear();
+        return [];
+      }
+      const out: UsageDelivery[] = [];
+      for (const [stream, entries] of reply ?? []) out.push(...toDeliveries(shardOfStream(stream), entries));
+      // COUNT applies per stream: the batch may hold more than `count`, all delivered, all returned.
+      return out;
+    }
+    // A cluster: the shards live on different nodes; poll them in turn, waiting a little when idle.
+    const deadline = Date.now() + blockMs;
+    for (;;) {
+      const out: UsageDelivery[] = [];
+      for (let shard = 0; shard < USAGE_SHARDS && out.length < count; shard++) {
+        const reply = (await this.onShard(shard, () =>
+          this.cmd.xreadgroup('GROUP', USAGE_GROUP, consumer, 'COUNT', count - out.length, 'STREAMS', usageStream(shard), '>'),
+        )) as [string, StreamEntries][] | null;
+        out.push(...toDeliveries(shard, reply?.[0]?.[1] ?? []));
+      }
+      if (out.length > 0 || Date.now() >= deadline) return out;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(CLUSTER_POLL_MS, Math.max(1, deadline - Date.now()))));
+    }
   }
 
   async claimStaleUsage(consumer: string, minIdleMs: number, count: number): Promise<UsageDelivery[]> {
-    await this.ensureGroup();
-    const reply = (await this.cmd.xautoclaim(USAGE_STREAM, USAGE_GROUP, consumer, minIdleMs, '0', 'COUNT', count)) as [
-      string,
-      StreamEntries,
-    ];
-    return toDeliveries(reply[1]);
+    const out: UsageDelivery[] = [];
+    for (let shard = 0; shard < USAGE_SHARDS && out.length < count; shard++) {
+      const reply = (await this.onShard(shard, () =>
+        this.cmd.xautoclaim(usageStream(shard), USAGE_GROUP, consumer, minIdleMs, '0', 'COUNT', count - out.length),
+      )) as [string, StreamEntries];
+      out.push(...toDeliveries(shard, reply[1]));
+    }
+    return out;
   }
 
   async ackUsage(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
+    const byShard = new Map<number, string[]>();
+    for (const id of ids) {
+      const [shard, entry] = splitDeliveryId(id);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), entry]);
+    }
     // XACK then XDEL: acknowledged events live on in Postgres; the stream only buffers.
-    await this.cmd.pipeline().xack(USAGE_STREAM, USAGE_GROUP, ...ids).xdel(USAGE_STREAM, ...ids).exec();
+    for (const [shard, entries] of byShard) {
+      const stream = usageStream(shard);
+      await this.cmd.xack(stream, USAGE_GROUP, ...entries);
+      await this.cmd.xdel(stream, ...entries);
+    }
   }
 
   async close(): Promise<void> {
     // A connection blocked in XREADGROUP would answer QUIT only after its timeout: cut it.
     this.blocking?.disconnect();
     await Promise.all(
-      [this.cmd, this.subscriber].filter((c): c is Redis => c !== undefined).map((c) => c.quit().catch(() => c.disconnect())),
+      [this.cmd, this.subscriber].filter((c): c is Redis | Cluster => c !== undefined).map((c) => c.quit().catch(() => c.disconnect())),
     );
   }
 }
 
-function toDeliveries(entries: StreamEntries): UsageDelivery[] {
+function shardOfStream(stream: string): number {
+  const match = /^tg:\{s(\d+)\}:usage$/.exec(stream);
+  return match ? Number(match[1]) : 0;
+}
+
+function splitDeliveryId(id: string): [number, string] {
+  const slash = id.indexOf('/');
+  return [Number(id.slice(0, slash)), id.slice(slash + 1)];
+}
+
+function toDeliveries(shard: number, entries: StreamEntries): UsageDelivery[] {
   const out: UsageDelivery[] = [];
   for (const [id, fields] of entries) {
     // XAUTOCLAIM reports entries deleted meanwhile with null fields.
     const index = fields ? fields.indexOf('e') : -1;
-    out.push({ id, payload: index >= 0 ? (fields[index + 1] ?? '') : '' });
+    out.push({ id: `${shard}/${id}`, payload: index >= 0 ? (fields![index + 1] ?? '') : '' });
   }
   return out;
+}
+
+/** The org of an intent's event, without trusting its shape. */
+function orgIdOfIntent(json: string): string | null {
+  try {
+    const value = JSON.parse(json) as { orgId?: unknown };
+    return typeof value.orgId === 'string' ? value.orgId : null;
+  } catch {
+    return null;
+  }
 }

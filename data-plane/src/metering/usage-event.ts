@@ -1,0 +1,85 @@
+import { costOf, usage as usageOf, type AttemptRecord, type KeyRecord, type Nanocredits, type Usage, type UsageEvent, type UsageSource, type UsageStatus } from '@tollgate/shared';
+import type { Candidate } from '../routing/candidate.ts';
+import type { RoutePlan } from '../routing/resolve.ts';
+import { chargeOf } from './charge.ts';
+
+export interface UsageEventInput {
+  requestId: string;
+  clientRequestId: string | null;
+  key: KeyRecord;
+  endpoint: string;
+  stream: boolean;
+  plan: RoutePlan;
+  /** The candidate that served (or was being called), if any. */
+  candidate: Candidate | null;
+  usage: Usage;
+  usageSource: UsageSource;
+  /** What is debited: at most the hold. */
+  cost: Nanocredits;
+  hold: Nanocredits;
+  overHold: boolean;
+  attempts: AttemptRecord[];
+  startedAt: number;
+  latencyMs: number;
+  status: UsageStatus;
+  httpStatus: number;
+  errorCode: string | null;
+}
+
+/** The one usage event of a request, as the stream carries it. */
+export function usageEvent(input: UsageEventInput): UsageEvent {
+  const { candidate, plan } = input;
+  return {
+    v: 2,
+    requestId: input.requestId,
+    clientRequestId: input.clientRequestId,
+    orgId: input.key.orgId,
+    keyId: input.key.id,
+    model: plan.model.route.name,
+    tier: plan.tier,
+    lane: plan.lane,
+    provider: candidate?.provider ?? null,
+    channelId: candidate?.channelId ?? null,
+    byokCredentialId: candidate?.byokCredentialId ?? null,
+    upstreamModel: candidate?.target.upstreamModel ?? null,
+    endpoint: input.endpoint,
+    stream: input.stream,
+    usage: input.usage,
+    usageSource: input.usageSource,
+    chargeKind: candidate?.feeBps != null ? 'byok_fee' : 'usage',
+    cost: input.cost.toString(),
+    providerCost: (candidate ? costOf(input.usage, candidate.providerPrice) : 0n).toString(),
+    hold: input.hold.toString(),
+    overHold: input.overHold,
+    attempts: input.attempts,
+    startedAt: input.startedAt,
+    latencyMs: input.latencyMs,
+    status: input.status,
+    httpStatus: input.httpStatus,
+    errorCode: input.errorCode,
+  };
+}
+
+/**
+ * What to settle if this data plane dies before it settles the request: the upstream had (or was
+ * about to have) the request, so its input is billed at the quick estimate on the lane's first
+ * candidate, never more than the hold, marked `orphaned` for the operator.
+ */
+export function orphanEvent(base: Omit<UsageEventInput, 'candidate' | 'usage' | 'usageSource' | 'cost' | 'overHold' | 'attempts' | 'latencyMs' | 'status' | 'httpStatus' | 'errorCode'>, inputEstimate: number): UsageEvent {
+  const candidate = base.plan.candidates[0] ?? null;
+  const usage = usageOf({ input: inputEstimate });
+  const priced = candidate === null ? 0n : chargeOf(candidate, usage);
+  return usageEvent({
+    ...base,
+    candidate,
+    usage,
+    usageSource: 'estimated',
+    cost: priced > base.hold ? base.hold : priced,
+    overHold: false,
+    attempts: [],
+    latencyMs: 0,
+    status: 'orphaned',
+    httpStatus: 0,
+    errorCode: 'orphaned',
+  });
+}
