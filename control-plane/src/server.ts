@@ -138,12 +138,20 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     logging: false,
     maxRequestBodySize: limits.maxBodyBytes,
     // Browsers may call from the allowed origins only; without an allowlist, no CORS headers at all.
-    cors: (request) => {
-      const origin = request.headers.get('origin');
-      return origin && corsOrigins.has(origin)
-        ? { origin, credentials: true, allowedHeaders: ['content-type', 'authorization', 'x-tollgate-csrf'], methods: ['GET', 'POST'] }
-        : { origin: [] };
-    },
+    // (An empty origin list would mean "any origin" to the CORS plugin, so a refused origin is
+    // answered with an allowed one, which the browser rejects as a mismatch.)
+    cors:
+      corsOrigins.size === 0
+        ? false
+        : (request) => {
+            const origin = request.headers.get('origin');
+            return {
+              origin: origin && corsOrigins.has(origin) ? origin : [...corsOrigins][0]!,
+              credentials: true,
+              allowedHeaders: ['content-type', 'authorization', 'x-tollgate-csrf'],
+              methods: ['GET', 'POST'],
+            };
+          },
     plugins: [
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'x-tollgate-csrf'] }),
       authPlugin({ db: options.db, rateLimits, maxAnonymousTokens: limits.maxAnonymousTokens, auth }),

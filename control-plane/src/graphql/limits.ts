@@ -33,10 +33,13 @@ export const DEFAULT_LIMITS: QueryLimits = {
   maxAnonymousTokens: 300,
   maxDepth: 12,
   maxAliases: 30,
-  maxCost: 20_000,
+  maxCost: 10_000,
 };
 
 const PAGE_ARGS = new Set(['first', 'last']);
+
+/** Fields that run a query of their own per parent (not batched by the drizzle plugin) cost more. */
+const FIELD_WEIGHTS: Record<string, number> = { usage: 100, balance: 10, exportConfig: 1000, testChannel: 1000, testByokCredential: 1000 };
 
 export function limitsRule(limits: QueryLimits) {
   return (context: ValidationContext): ASTVisitor => {
@@ -73,7 +76,8 @@ export function limitsRule(limits: QueryLimits) {
     };
 
     const measureField = (field: FieldNode, depth: number, seen: Set<string>): { cost: number; depth: number } => {
-      if (!field.selectionSet) return { cost: 1, depth };
+      const weight = FIELD_WEIGHTS[field.name.value] ?? 1;
+      if (!field.selectionSet) return { cost: weight, depth };
       let page = 1;
       for (const arg of field.arguments ?? []) {
         if (!PAGE_ARGS.has(arg.name.value)) continue;
@@ -82,7 +86,7 @@ export function limitsRule(limits: QueryLimits) {
       const isConnection = field.selectionSet.selections.some((s) => s.kind === Kind.FIELD && (s.name.value === 'edges' || s.name.value === 'pageInfo'));
       if (isConnection && page === 1 && !(field.arguments ?? []).some((a) => PAGE_ARGS.has(a.name.value))) page = DEFAULT_PAGE_SIZE;
       const inner = measure(field.selectionSet, depth, seen);
-      return { cost: 1 + Math.max(1, page) * inner.cost, depth: inner.depth };
+      return { cost: weight + Math.max(1, page) * inner.cost, depth: inner.depth };
     };
 
     return {
