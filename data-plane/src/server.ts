@@ -3,6 +3,7 @@ import { GatewayError, silentLogger, type Logger, type ProviderId, type StateSto
 import { KeyCache } from './auth/key-cache.ts';
 import { anthropicMessagesCodec } from './codecs/anthropic-messages/index.ts';
 import { openAIChatCodec } from './codecs/openai-chat/index.ts';
+import { openAIResponsesCodec } from './codecs/openai-responses/index.ts';
 import type { GatewayContext } from './context.ts';
 import { Affinity } from './dispatch/affinity.ts';
 import type { AttemptLimits } from './dispatch/attempt.ts';
@@ -72,10 +73,12 @@ type Handler = (ctx: GatewayContext, res: uWS.HttpResponse, req: uWS.HttpRequest
 
 const CHAT: Endpoint = { name: 'chat', codec: openAIChatCodec };
 const MESSAGES: Endpoint = { name: 'messages', codec: anthropicMessagesCodec };
+const RESPONSES: Endpoint = { name: 'responses', codec: openAIResponsesCodec };
 
 const ROUTES: Record<string, Record<string, Handler>> = {
   '/v1/chat/completions': { post: (ctx, res, req) => handle(ctx, CHAT, res, req) },
   '/v1/messages': { post: (ctx, res, req) => handle(ctx, MESSAGES, res, req) },
+  '/v1/responses': { post: (ctx, res, req) => handle(ctx, RESPONSES, res, req) },
   '/v1/models': { get: handleModels },
 };
 

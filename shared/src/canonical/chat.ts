@@ -119,6 +119,12 @@ export interface Sampling {
 export type ReasoningEffort = 'minimal' | 'low' | 'medium' | 'high';
 
 /**
+ * How much of its reasoning a model should report back as a summary (the Responses API's
+ * `reasoning.summary`). Only providers that summarise on request (OpenAI Responses) read it.
+ */
+export type ReasoningSummary = 'auto' | 'concise' | 'detailed';
+
+/**
  * Reasoning as an Anthropic-format client asked for it, kept so that an Anthropic upstream gets
  * exactly that (`reasoningEffort` carries the portable meaning for every other provider). Thinking
  * tokens count against the output cap, so none of this changes the hold.
@@ -153,6 +159,8 @@ export interface ChatRequest {
   reasoningEffort: ReasoningEffort | null;
   /** Optional (added for Anthropic): the client's own thinking settings; see ThinkingConfig. */
   thinking?: ThinkingConfig | null;
+  /** Optional (added for OpenAI Responses): the reasoning summary the client asked for. */
+  reasoningSummary?: ReasoningSummary | null;
   /** The end user's id, for providers' abuse monitoring. */
   user: string | null;
 }

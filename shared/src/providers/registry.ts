@@ -1,9 +1,11 @@
 import type { ProviderAdapter } from './adapter.ts';
 import type { ChannelProtocol } from './catalog.ts';
 import { anthropicAdapter } from './anthropic/adapter.ts';
+import { azureOpenAIAdapter, azureResponsesAdapter } from './azure/adapter.ts';
 import { bedrockAdapter } from './bedrock/adapter.ts';
 import { geminiAdapter } from './gemini/adapter.ts';
 import { openAIAdapter } from './openai/adapter.ts';
+import { openAIResponsesAdapter } from './openai-responses/adapter.ts';
 
 /**
  * The adapter for each wire protocol. Protocols whose adapter has not landed yet map to null: a
@@ -11,12 +13,12 @@ import { openAIAdapter } from './openai/adapter.ts';
  */
 const ADAPTERS: Record<ChannelProtocol, ProviderAdapter | null> = {
   openai: openAIAdapter,
-  'openai-responses': null,
+  'openai-responses': openAIResponsesAdapter,
   anthropic: anthropicAdapter,
   gemini: geminiAdapter,
   bedrock: bedrockAdapter,
-  'azure-openai': null,
-  'azure-responses': null,
+  'azure-openai': azureOpenAIAdapter,
+  'azure-responses': azureResponsesAdapter,
 };
 
 export function adapterFor(protocol: ChannelProtocol): ProviderAdapter | null {

@@ -1,16 +1,26 @@
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../canonical/chat.ts';
 import type { PreparedRequest, UpstreamTarget } from '../adapter.ts';
+import type { Credential } from '../credentials.ts';
+
+export interface ChatBodyOptions {
+  capField: 'max_tokens' | 'max_completion_tokens';
+  /**
+   * Ask for usage on streams (`stream_options`); default true. Off only for APIs that refuse the
+   * field (Azure API versions before 2024-09-01): metering then estimates.
+   */
+  streamUsage?: boolean;
+}
 
 /**
  * The Chat Completions body from the canonical request: only fields the gateway knows, the target's
  * upstream model, and usage always requested on streams so metering never has to guess.
  */
-export function openAIChatBody(request: ChatRequest, upstreamModel: string, options: { capField: 'max_tokens' | 'max_completion_tokens' }): Record<string, unknown> {
+export function openAIChatBody(request: ChatRequest, upstreamModel: string, options: ChatBodyOptions): Record<string, unknown> {
   const s = request.sampling;
   const body: Record<string, unknown> = { model: upstreamModel, messages: request.messages.map(message) };
   if (request.stream) {
     body.stream = true;
-    body.stream_options = { include_usage: true };
+    if (options.streamUsage !== false) body.stream_options = { include_usage: true };
   }
   if (request.maxOutputTokens !== null) body[options.capField] = request.maxOutputTokens;
   if (request.n !== 1) body.n = request.n;
@@ -93,19 +103,33 @@ function message(m: ChatMessage): Record<string, unknown> {
   }
 }
 
-/** Our own headers: a channel's extra headers may not replace them, in any letter case. */
-const OWN_HEADERS = new Set(['authorization', 'content-type', 'accept', 'accept-encoding']);
+/**
+ * Our own headers: a channel's extra headers may not replace them, in any letter case. Both
+ * credential headers are ours whichever one a call uses (Azure's is `api-key`).
+ */
+const OWN_HEADERS = new Set(['authorization', 'api-key', 'content-type', 'accept', 'accept-encoding']);
 
-/** Headers every OpenAI-compatible call carries; the credential is a bearer key. */
-export function openAIRequest(target: UpstreamTarget, path: string, body: unknown, stream: boolean): PreparedRequest {
-  if (target.credential.kind !== 'api_key') throw new TypeError(`an OpenAI-compatible provider takes an API key, not a ${target.credential.kind} credential`);
+/** The one header that carries a call's credential. */
+export interface HeaderAuth {
+  name: 'authorization' | 'api-key';
+  value: string;
+}
+
+/** A bearer key, as OpenAI and every compatible provider take it. */
+export function bearerAuth(credential: Credential): HeaderAuth {
+  if (credential.kind !== 'api_key') throw new TypeError(`an OpenAI-compatible provider takes an API key, not a ${credential.kind} credential`);
+  return { name: 'authorization', value: `Bearer ${credential.apiKey}` };
+}
+
+/** Headers every OpenAI-compatible call carries; the credential is a bearer key unless `auth` says otherwise. */
+export function openAIRequest(target: UpstreamTarget, path: string, body: unknown, stream: boolean, auth: HeaderAuth = bearerAuth(target.credential)): PreparedRequest {
   return {
     method: 'POST',
     origin: target.origin,
     path: `${target.basePath}${path}`,
     headers: {
       ...Object.fromEntries(Object.entries(target.extraHeaders).filter(([name]) => !OWN_HEADERS.has(name.toLowerCase()))),
-      authorization: `Bearer ${target.credential.apiKey}`,
+      [auth.name]: auth.value,
       'content-type': 'application/json',
       accept: stream ? 'text/event-stream' : 'application/json',
       // Compressed bodies are not asked for: the relay counts and bounds plain bytes.

@@ -38,7 +38,9 @@ export class OpenAIStreamDecoder extends SseStreamDecoder {
     }
     if (!this.started) {
       const id = stringField(payload, 'id');
-      if (id !== null) {
+      // Not from an empty id: Azure opens its streams with a content-filter chunk whose id,
+      // model and creation time are empty.
+      if (id) {
         this.started = true;
         out.push({ type: 'start', id, model: stringField(payload, 'model') ?? '', created: Math.max(0, Math.floor(numberField(payload, 'created') ?? Date.now() / 1000)) });
       }
