@@ -20,7 +20,7 @@ export function withAuditLog(schema: GraphQLSchema): GraphQLSchema {
       let result: unknown;
       try {
         result = await resolve(root, args, ctx, info);
-        if (result instanceof Error) outcome = result.name;
+        if (isError(result)) outcome = result.name;
         return result;
       } catch (error) {
         outcome = error instanceof GraphQLError ? ((error.extensions.code as string | undefined) ?? 'error') : error instanceof Error ? error.name : 'error';
@@ -33,6 +33,14 @@ export function withAuditLog(schema: GraphQLSchema): GraphQLSchema {
   return schema;
 }
 
+/**
+ * A typed error returned by the errors plugin: it comes wrapped in a proxy that `instanceof Error`
+ * does not see through, so it is recognised by its shape (rows never carry a stack).
+ */
+function isError(value: unknown): value is Error {
+  return typeof value === 'object' && value !== null && typeof (value as Error).stack === 'string' && typeof (value as Error).message === 'string';
+}
+
 function pick(value: unknown, key: string): string | null {
   const v = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
   return typeof v === 'string' ? v : null;
@@ -40,8 +48,9 @@ function pick(value: unknown, key: string): string | null {
 
 async function audit(ctx: Context, action: string, input: Record<string, unknown>, result: unknown, outcome: string): Promise<void> {
   const p = ctx.access.principal;
-  const target = result instanceof Error ? null : (pick(result, 'id') ?? pick(pick(result, 'apiKey') && (result as { apiKey: unknown }).apiKey, 'id') ?? pick(input, 'id'));
-  const orgId = pick(input, 'orgId') ?? (result instanceof Error ? null : pick(result, 'orgId')) ?? (action.endsWith('Org') ? pick(input, 'id') : null);
+  const target = isError(result) ? null : (pick(result, 'id') ?? pick(pick(result, 'apiKey') && (result as { apiKey: unknown }).apiKey, 'id') ?? pick(input, 'id'));
+  const ok = !isError(result);
+  const orgId = pick(input, 'orgId') ?? (ok ? pick(result, 'orgId') : null) ?? (action.endsWith('Org') ? (pick(input, 'id') ?? (ok ? pick(result, 'id') : null)) : null);
   try {
     await recordAudit(ctx.db, {
       actorUserId: p?.user.id ?? null,

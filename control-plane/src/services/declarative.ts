@@ -269,6 +269,8 @@ export async function applyConfig(ctx: ServiceContext, doc: ConfigDocument, opti
 
   for (const o of doc.orgs ?? []) {
     let org = await db.query.orgs.findFirst({ where: { slug: o.slug } });
+    // A new org's tiers and plan are part of its creation, not changes of their own.
+    const orgAct = !org ? async (_change: Change, run: () => Promise<unknown>) => void (await run()) : act;
     if (!org) {
       changes.push({ action: 'create', kind: 'org', name: o.slug, fields: [] });
       if (options.dryRun) {
@@ -282,12 +284,12 @@ export async function applyConfig(ctx: ServiceContext, doc: ConfigDocument, opti
     }
     const target = org;
     if (o.allowedTiers !== undefined && !same(target.allowedTiers, o.allowedTiers)) {
-      await act({ action: 'update', kind: 'org', name: o.slug, fields: ['allowedTiers'] }, () => setOrgAllowedTiers(ctx, target.id, o.allowedTiers ?? null));
+      await orgAct({ action: 'update', kind: 'org', name: o.slug, fields: ['allowedTiers'] }, () => setOrgAllowedTiers(ctx, target.id, o.allowedTiers ?? null));
     }
     if (o.plan !== undefined) {
       const plan = o.plan === null ? null : await db.query.plans.findFirst({ columns: { id: true }, where: { name: o.plan } });
       if (o.plan !== null && !plan && !options.dryRun) throw new ValidationError(`org ${o.slug}: no plan named "${o.plan}"`, 'plan');
-      if ((plan?.id ?? null) !== target.planId) await act({ action: 'update', kind: 'org', name: o.slug, fields: ['plan'] }, () => setOrgPlan(ctx, target.id, plan?.id ?? null));
+      if ((plan?.id ?? null) !== target.planId) await orgAct({ action: 'update', kind: 'org', name: o.slug, fields: ['plan'] }, () => setOrgPlan(ctx, target.id, plan?.id ?? null));
     }
     for (const k of o.keys ?? []) {
       const existingKey = await db.query.apiKeys.findFirst({ where: { orgId: target.id, name: k.name } });
