@@ -99,7 +99,7 @@ describe.each(['postgres', 'pglite'] as const)('over %s', (database) => {
       expect(secret).toMatch(/^tg_[0-9A-Za-z]{49}$/);
       expect(created.data.apiKey).toMatchObject({ name: 'production', status: 'active', expiresAt: null, prefix: secret.slice(0, 7), last4: secret.slice(-4) });
 
-      const listed = await h.gql(`{ orgs(first: 100) { edges { node { apiKeys { edges { node { id prefix last4 status } } } } } } }`);
+      const listed = await h.gql(`{ orgs(first: 20) { edges { node { apiKeys { edges { node { id prefix last4 status } } } } } } }`);
       expect(JSON.stringify(listed)).not.toContain(secret);
       expect(listed.data!.orgs.edges.flatMap((o: { node: { apiKeys: { edges: { node: unknown }[] } } }) => o.node.apiKeys.edges.map((e) => e.node))).toContainEqual(
         expect.objectContaining({ id: created.data.apiKey.id, last4: secret.slice(-4) }),
