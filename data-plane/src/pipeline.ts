@@ -4,11 +4,9 @@ import {
   GatewayError,
   usage as usageOf,
   type AttemptRecord,
-  type ChatRequest,
   type KeyRecord,
 } from '@tollgate/shared';
 import { authenticate } from './auth/authenticate.ts';
-import type { IngressCodec } from './codecs/codec.ts';
 import type { GatewayContext } from './context.ts';
 import { affinityKeyOf } from './dispatch/affinity.ts';
 import { UpstreamCall } from './dispatch/call.ts';
@@ -22,19 +20,16 @@ import { admit, type Admitted } from './metering/admission.ts';
 import { chargeOf } from './metering/charge.ts';
 import { checkAddress, checkModel, modelAllowed } from './metering/limits.ts';
 import { orphanEvent, usageEvent } from './metering/usage-event.ts';
-import { estimateInputTokens } from './metering/estimate.ts';
 import { Meter } from './metering/meter.ts';
+import type { Operation, RequestShape } from './operations/operation.ts';
 import type { RelayOutcome } from './relay/outcome.ts';
 import { relayStream } from './relay/stream.ts';
 import { relayWhole } from './relay/whole.ts';
 import type { Candidate } from './routing/candidate.ts';
 import { resolveRoute, type Resolution, type RoutePlan } from './routing/resolve.ts';
 
-/** An endpoint is a codec and a name; the pipeline is the same for all (DESIGN.md, "Data plane pipeline"). */
-export interface Endpoint {
-  name: string;
-  codec: IngressCodec;
-}
+/** An endpoint is an operation; the pipeline is the same for all (DESIGN.md, "Data plane pipeline"). */
+export type Endpoint = Operation<unknown, unknown>;
 
 interface Incoming {
   startedAt: number;
@@ -82,13 +77,14 @@ export function handle(ctx: GatewayContext, endpoint: Endpoint, res: HttpRespons
     .finally(() => ctx.inFlight.delete(reply));
 }
 
-async function run(ctx: GatewayContext, endpoint: Endpoint, reply: Reply, incoming: Incoming): Promise<void> {
+async function run<Req, Res>(ctx: GatewayContext, endpoint: Operation<Req, Res>, reply: Reply, incoming: Incoming): Promise<void> {
   const { startedAt, requestId } = incoming;
   const key = await authenticate(incoming.authorization, ctx.keys, startedAt);
   checkAddress(key, incoming.address);
   const request = endpoint.codec.parse(await incoming.body);
-  const resolution = allowedLanes(key, await resolveRoute(request.model, { key, routes: ctx.routes, byok: ctx.byok, byokProvider: incoming.byokProvider }));
-  const inputEstimate = estimateInputTokens(request);
+  const shape = endpoint.shape(request);
+  const resolution = allowedLanes(key, await resolveRoute(shape.model, { key, routes: ctx.routes, byok: ctx.byok, byokProvider: incoming.byokProvider }));
+  const inputEstimate = endpoint.estimateInput(request);
   const admitted = await admit(ctx.store, {
     outage: ctx.outage,
     buffered: ctx.settlements.pending,
@@ -97,11 +93,11 @@ async function run(ctx: GatewayContext, endpoint: Endpoint, reply: Reply, incomi
     requestId,
     instance: ctx.lease.id,
     orphan: (lane, hold) =>
-      orphanEvent({ requestId, clientRequestId: incoming.clientRequestId, key, endpoint: endpoint.name, stream: request.stream, plan: lane, hold, startedAt }, inputEstimate),
+      orphanEvent({ requestId, clientRequestId: incoming.clientRequestId, key, endpoint: endpoint.name, stream: shape.stream, plan: lane, hold, startedAt }, inputEstimate),
     abandon: (lane, hold) =>
       ctx.settlements.settle({
         event: usageEvent({
-          requestId, clientRequestId: incoming.clientRequestId, key, endpoint: endpoint.name, stream: request.stream, plan: lane, candidate: null,
+          requestId, clientRequestId: incoming.clientRequestId, key, endpoint: endpoint.name, stream: shape.stream, plan: lane, candidate: null,
           usage: usageOf({}), usageSource: 'estimated', cost: 0n, hold, overHold: false, attempts: [], startedAt, latencyMs: Date.now() - startedAt,
           status: 'upstream_error', httpStatus: 503, errorCode: 'unavailable',
         }),
@@ -109,29 +105,31 @@ async function run(ctx: GatewayContext, endpoint: Endpoint, reply: Reply, incomi
       }),
     resolution,
     inputEstimate,
-    maxOutputTokens: request.maxOutputTokens,
-    n: request.n,
+    maxOutputTokens: shape.producesOutput ? shape.maxOutputTokens : 0,
+    n: shape.n,
     nowMs: startedAt,
     // The backstop: a hold outlives its request's deadline. A data plane that dies mid-request is
     // found by its lease within seconds, and its requests settled (metering/instances.ts).
     deadlineMs: startedAt + ctx.requestTimeoutMs + 60_000,
   });
   // From here on the request holds money: every path below ends in exactly one settlement.
-  await serveAdmitted(ctx, endpoint, reply, incoming, key, request, admitted);
+  await serveAdmitted(ctx, endpoint, reply, incoming, key, request, shape, admitted, inputEstimate);
 }
 
-async function serveAdmitted(
+async function serveAdmitted<Req, Res>(
   ctx: GatewayContext,
-  endpoint: Endpoint,
+  endpoint: Operation<Req, Res>,
   reply: Reply,
   incoming: Incoming,
   key: KeyRecord,
-  request: ChatRequest,
+  request: Req,
+  shape: RequestShape,
   admitted: Admitted,
+  inputEstimate: number,
 ): Promise<void> {
   const { requestId, startedAt } = incoming;
   const plan = admitted.plan;
-  const meter = new Meter(request, admitted.outputBudget);
+  const meter = new Meter(() => endpoint.countInput(request), admitted.outputBudget, inputEstimate);
   const controller = new AbortController();
   reply.onAbort(() => controller.abort());
   const deadline = setTimeout(() => controller.abort(UpstreamCall.DEADLINE), ctx.requestTimeoutMs);
@@ -158,7 +156,9 @@ async function serveAdmitted(
   };
 
   try {
-    const dispatched = await dispatch(plan, request, affinity(key, incoming, request, plan), controller.signal, ctx.dispatch);
+    const affinityKey = plan.candidates.length > 1 ? affinityKeyOf(key.id, incoming.sessionId, endpoint.promptTexts(request)) : null;
+    const exchange = endpoint.exchange(request);
+    const dispatched = await dispatch(plan, exchange, affinityKey, controller.signal, ctx.dispatch);
     attempts = dispatched.attempts;
     if (!dispatched.ok) {
       if (dispatched.error === null) {
@@ -173,16 +173,16 @@ async function serveAdmitted(
     }
     const { success, candidate } = dispatched.dispatched;
     served = { candidate, plan: dispatched.dispatched.plan };
-    const passthrough = ctx.passthrough && candidate.adapter.nativeFormat === endpoint.codec.format;
+    const passthrough = ctx.passthrough && exchange.native(candidate);
     if (success.kind === 'whole') {
-      meter.observeResponse(success.response);
+      endpoint.meterWhole(meter, success.response);
       const billed = await bill(true);
       outcome = relayWhole({ success, codec: endpoint.codec, passthrough, reply, context: { requestId, includeUsage: true, model: served.plan.model.route.name }, headers: headers(), usage: billed.usage, cost: formatCredits(billed.cost) });
     } else {
       outcome = await relayStream({
         success,
         codec: endpoint.codec,
-        renderer: endpoint.codec.newStreamRenderer({ requestId, includeUsage: request.includeUsage, model: served.plan.model.route.name }),
+        renderer: endpoint.codec.newStreamRenderer!({ requestId, includeUsage: shape.includeUsage, model: served.plan.model.route.name }),
         passthrough,
         reply,
         headers: headers(),
@@ -199,7 +199,7 @@ async function serveAdmitted(
       clientRequestId: incoming.clientRequestId,
       key,
       endpoint: endpoint.name,
-      stream: request.stream,
+      stream: shape.stream,
       plan: served?.plan ?? plan,
       candidate: billed.candidate,
       usage: outcome.billable ? billed.usage : usageOf({}),
@@ -239,7 +239,3 @@ function apiKeyHeader(value: string): string {
   return value ? `Bearer ${value}` : '';
 }
 
-/** Affinity only matters where there is a choice of targets. */
-function affinity(key: KeyRecord, incoming: Incoming, request: ChatRequest, plan: RoutePlan): string | null {
-  return plan.candidates.length > 1 ? affinityKeyOf(key.id, incoming.sessionId, request) : null;
-}

@@ -19,6 +19,9 @@ import { newRequestId } from './http/request-id.ts';
 import { DEFAULT_LEASE, InstanceLease, type LeaseSettings } from './metering/instances.ts';
 import { DEFAULT_GRACE, StoreOutage, type GraceSettings } from './metering/outage.ts';
 import { Settlements } from './metering/settlements.ts';
+import { chatOperation } from './operations/chat.ts';
+import { completionsOperation } from './operations/completions.ts';
+import { embeddingsOperation } from './operations/embeddings.ts';
 import { handle, type Endpoint } from './pipeline.ts';
 import { ByokCredentials } from './routing/byok.ts';
 import { RouteTableHolder } from './routing/route-table.ts';
@@ -71,13 +74,15 @@ export interface DataPlane {
 
 type Handler = (ctx: GatewayContext, res: uWS.HttpResponse, req: uWS.HttpRequest) => void;
 
-const CHAT: Endpoint = { name: 'chat', codec: openAIChatCodec };
-const MESSAGES: Endpoint = { name: 'messages', codec: anthropicMessagesCodec };
-const RESPONSES: Endpoint = { name: 'responses', codec: openAIResponsesCodec };
+const CHAT: Endpoint = chatOperation('chat', openAIChatCodec);
+const MESSAGES: Endpoint = chatOperation('messages', anthropicMessagesCodec);
+const RESPONSES: Endpoint = chatOperation('responses', openAIResponsesCodec);
 
 const ROUTES: Record<string, Record<string, Handler>> = {
   '/v1/chat/completions': { post: (ctx, res, req) => handle(ctx, CHAT, res, req) },
   '/v1/messages': { post: (ctx, res, req) => handle(ctx, MESSAGES, res, req) },
+  '/v1/embeddings': { post: (ctx, res, req) => handle(ctx, embeddingsOperation as Endpoint, res, req) },
+  '/v1/completions': { post: (ctx, res, req) => handle(ctx, completionsOperation as Endpoint, res, req) },
   '/v1/responses': { post: (ctx, res, req) => handle(ctx, RESPONSES, res, req) },
   '/v1/models': { get: handleModels },
 };

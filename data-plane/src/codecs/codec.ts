@@ -33,12 +33,13 @@ export interface StreamRenderer {
  * One per client wire format (DESIGN.md, "Ingress codecs"): parse the client body into the canonical
  * request, render canonical answers, stream events and errors back in that format.
  */
-export interface IngressCodec {
+export interface IngressCodec<Req = ChatRequest, Res = ChatResponse> {
   readonly format: ClientFormat;
   /** Throws GatewayError (400) on a body the gateway cannot serve; bounds every list and number. */
-  parse(body: Buffer): ChatRequest;
-  renderResponse(response: ChatResponse, usage: Usage, ctx: RenderContext): string;
-  newStreamRenderer(ctx: RenderContext): StreamRenderer;
+  parse(body: Buffer): Req;
+  renderResponse(response: Res, usage: Usage, ctx: RenderContext): string;
+  /** Absent for operations that never stream (embeddings): their parse refuses `stream`. */
+  newStreamRenderer?(ctx: RenderContext): StreamRenderer;
   /** The error body in this format; the status is the error's. */
   renderError(error: GatewayError): string;
   readonly streamHeaders: readonly (readonly [string, string])[];

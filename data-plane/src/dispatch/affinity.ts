@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ChatRequest, Logger, StateStore } from '@tollgate/shared';
+import type { Logger, StateStore } from '@tollgate/shared';
 
 /** How much of the prompt's beginning identifies a prompt-cache prefix. */
 const PREFIX_CHARS = 1_024;
@@ -11,20 +11,16 @@ const LOCAL_CAPACITY = 50_000;
  * cheaper and faster on the target that served the first one. Scoped by API key: two customers'
  * sessions never share a key.
  */
-export function affinityKeyOf(keyId: string, sessionId: string | null, request: ChatRequest): string {
+export function affinityKeyOf(keyId: string, sessionId: string | null, promptTexts: readonly string[]): string {
   const hash = createHash('sha256').update(keyId).update('\0');
   if (sessionId !== null) return hash.update('s\0').update(sessionId).digest('base64url');
   hash.update('p\0');
   let left = PREFIX_CHARS;
-  outer: for (const message of request.messages) {
-    hash.update(message.role).update('\0');
-    for (const part of message.content) {
-      if (part.type !== 'text') continue;
-      const piece = part.text.length > left ? part.text.slice(0, left) : part.text;
-      hash.update(piece);
-      left -= piece.length;
-      if (left <= 0) break outer;
-    }
+  for (const text of promptTexts) {
+    const piece = text.length > left ? text.slice(0, left) : text;
+    hash.update(piece).update('\0');
+    left -= piece.length;
+    if (left <= 0) break;
   }
   return hash.digest('base64url');
 }

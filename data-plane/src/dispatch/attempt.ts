@@ -1,8 +1,9 @@
-import { GatewayError, isContentEvent, sanitiseProviderText, UpstreamFormatError, type ChatRequest, type ChatResponse, type DecodedFrame } from '@tollgate/shared';
+import { GatewayError, isContentEvent, sanitiseProviderText, UpstreamFormatError, type DecodedFrame, type StreamDecoder } from '@tollgate/shared';
 import type { Candidate } from '../routing/candidate.ts';
 import { CallLimitError, UpstreamCall } from './call.ts';
 import { failure, retryAfterMs, statusFailure, transportFailure, unsupported, type AttemptFailure } from './failure.ts';
 import type { Capacity } from './capacity.ts';
+import type { Exchange } from './exchange.ts';
 import type { UpstreamPools } from './pools.ts';
 
 export interface AttemptLimits {
@@ -14,13 +15,13 @@ export interface AttemptLimits {
   maxErrorBodyBytes: number;
 }
 
-export type AttemptSuccess =
-  | { kind: 'whole'; response: ChatResponse; raw: Buffer; call: UpstreamCall }
+export type AttemptSuccess<T> =
+  | { kind: 'whole'; response: T; raw: Buffer; call: UpstreamCall }
   /** A stream that has produced its first content: `pending` holds every frame read so far. */
-  | { kind: 'stream'; pending: DecodedFrame[]; call: UpstreamCall; decoder: ReturnType<Candidate['adapter']['newStreamDecoder']> };
+  | { kind: 'stream'; pending: DecodedFrame[]; call: UpstreamCall; decoder: StreamDecoder };
 
-export type AttemptOutcome =
-  | { ok: true; success: AttemptSuccess; latencyMs: number }
+export type AttemptOutcome<T> =
+  | { ok: true; success: AttemptSuccess<T>; latencyMs: number }
   | { ok: false; failure: AttemptFailure; latencyMs: number }
   /** The client left (or the request's own deadline passed): nothing more to try. */
   | { ok: false; failure: null; latencyMs: number };
@@ -38,14 +39,14 @@ export interface AttemptDeps {
  * upstream that breaks, stalls or reports an error before that costs the client nothing and can be
  * replaced by the next candidate.
  */
-export async function attempt(candidate: Candidate, request: ChatRequest, signal: AbortSignal, deps: AttemptDeps): Promise<AttemptOutcome> {
+export async function attempt<T>(candidate: Candidate, exchange: Exchange<T>, signal: AbortSignal, deps: AttemptDeps): Promise<AttemptOutcome<T>> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   // Prepared before any slot is taken: an adapter that cannot express the request throws, and
   // nothing must be held when it does.
   let prepared;
   try {
-    prepared = candidate.adapter.prepareChat(request, candidate.target);
+    prepared = exchange.prepare(candidate);
     if (candidate.adapter.sign) prepared = candidate.adapter.sign(prepared, candidate.target.credential, new Date());
   } catch (error) {
     if (error instanceof GatewayError) return { ok: false, failure: unsupported(error), latencyMs: 0 };
@@ -61,7 +62,7 @@ export async function attempt(candidate: Candidate, request: ChatRequest, signal
   const call = new UpstreamCall(signal, candidate.timeouts.totalMs);
   call.onDispose(lease.release);
   call.onDispose(slot);
-  const failed = (f: AttemptFailure | null): AttemptOutcome => {
+  const failed = (f: AttemptFailure | null): AttemptOutcome<T> => {
     call.dispose();
     return { ok: false, failure: call.reason === 'client' ? null : f, latencyMs: elapsed() };
   };
@@ -108,7 +109,7 @@ export async function attempt(candidate: Candidate, request: ChatRequest, signal
     return transportFailure(error);
   };
 
-  if (!request.stream) {
+  if (!exchange.stream) {
     const chunks: Buffer[] = [];
     try {
       for (let chunk = await call.next(deps.limits.maxResponseBytes); chunk !== null; chunk = await call.next(deps.limits.maxResponseBytes)) chunks.push(chunk);
@@ -117,9 +118,9 @@ export async function attempt(candidate: Candidate, request: ChatRequest, signal
     }
     cancelFirstByte();
     const raw = Buffer.concat(chunks, call.bytes);
-    let parsed: ChatResponse;
+    let parsed: T;
     try {
-      parsed = candidate.adapter.parseChatResponse(raw);
+      parsed = exchange.parse(candidate, raw);
     } catch (error) {
       return failed(failure('bad_response', error instanceof Error ? error.message : 'unreadable answer'));
     }
@@ -128,7 +129,7 @@ export async function attempt(candidate: Candidate, request: ChatRequest, signal
     return { ok: true, success: { kind: 'whole', response: parsed, raw, call }, latencyMs: elapsed() };
   }
 
-  const decoder = candidate.adapter.newStreamDecoder({ maxFrameChars: deps.limits.maxFrameChars });
+  const decoder = exchange.decoder(candidate, { maxFrameChars: deps.limits.maxFrameChars });
   const pending: DecodedFrame[] = [];
   let content = false;
   try {

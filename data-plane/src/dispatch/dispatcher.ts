@@ -1,9 +1,10 @@
-import { GatewayError, MAX_RECORDED_ATTEMPTS, type AttemptRecord, type ChatRequest, type Logger } from '@tollgate/shared';
+import { GatewayError, MAX_RECORDED_ATTEMPTS, type AttemptRecord, type Logger } from '@tollgate/shared';
 import type { Candidate } from '../routing/candidate.ts';
 import type { RoutePlan } from '../routing/resolve.ts';
 import type { Affinity } from './affinity.ts';
 import { attempt, type AttemptDeps, type AttemptSuccess } from './attempt.ts';
 import { UpstreamCall } from './call.ts';
+import type { Exchange } from './exchange.ts';
 import type { Breakers } from './breaker.ts';
 import { clientError, type AttemptFailure } from './failure.ts';
 import { orderCandidates } from './order.ts';
@@ -24,14 +25,14 @@ export interface DispatchDeps extends AttemptDeps {
   logger: Logger;
 }
 
-export interface Dispatched {
-  success: AttemptSuccess;
+export interface Dispatched<T> {
+  success: AttemptSuccess<T>;
   candidate: Candidate;
   plan: RoutePlan;
 }
 
-export type DispatchOutcome =
-  | { ok: true; dispatched: Dispatched; attempts: AttemptRecord[] }
+export type DispatchOutcome<T> =
+  | { ok: true; dispatched: Dispatched<T>; attempts: AttemptRecord[] }
   | {
       ok: false;
       /** Null when the client left (or the request's deadline passed) before an answer. */
@@ -75,13 +76,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * capped backoff honouring Retry-After) and then on the next candidate. It writes nothing to the
  * client, so every retry and fallback happens before the first byte. Then the plan's fallback lane.
  */
-export async function dispatch(
+export async function dispatch<T>(
   plan: RoutePlan,
-  request: ChatRequest,
+  exchange: Exchange<T>,
   affinityKey: string | null,
   signal: AbortSignal,
   deps: DispatchDeps,
-): Promise<DispatchOutcome> {
+): Promise<DispatchOutcome<T>> {
   const attempts: AttemptRecord[] = [];
   const failures: AttemptFailure[] = [];
   let current: RoutePlan | null = plan;
@@ -101,7 +102,7 @@ export async function dispatch(
       }
       for (let retry = 0; retry <= candidate.retries; retry++) {
         if (signal.aborted) break;
-        const outcome = await attempt(candidate, request, signal, deps);
+        const outcome = await attempt(candidate, exchange, signal, deps);
         if (outcome.ok) {
           deps.breakers.success(candidate.breakerId, Date.now());
           if (attempts.length < MAX_RECORDED_ATTEMPTS) attempts.push(record(candidate, 'ok', null, outcome.latencyMs));

@@ -1,5 +1,5 @@
-import { usage as usageOf, type ChatRequest, type ChatResponse, type StreamEvent, type Usage, type UsageSource } from '@tollgate/shared';
-import { countInputTokens, estimateBytesAsTokens, estimateInputTokens } from './estimate.ts';
+import { usage as usageOf, type ChatResponse, type StreamEvent, type Usage, type UsageSource } from '@tollgate/shared';
+import { estimateBytesAsTokens } from './estimate.ts';
 import { countTokens } from './tokenizer.ts';
 
 /**
@@ -23,9 +23,12 @@ export class Meter {
   private readonly kept: string[] = [];
 
   constructor(
-    private readonly request: ChatRequest,
+    /** The tokenizer's count of the request's input, for when the provider reports none. */
+    private readonly countInput: () => Promise<number>,
     /** Output tokens the hold covers: the output cap times `n`. */
     private readonly outputBudget: number,
+    /** The quick estimate, for when the tokenizer cannot load. */
+    private readonly inputEstimate: number,
   ) {}
 
   private output(text: string): void {
@@ -60,6 +63,11 @@ export class Meter {
     return Math.floor(this.outputBytes / CUT_BYTES_PER_TOKEN) > this.outputBudget;
   }
 
+  /** Usage a provider reported outside any stream event (a whole answer of another operation). */
+  report(usage: Usage | null): void {
+    if (usage !== null) this.reported = usage;
+  }
+
   /** Meters a whole answer: its reported usage, and its output for the estimate. */
   observeResponse(response: ChatResponse): void {
     for (const choice of response.choices) {
@@ -88,10 +96,10 @@ export class Meter {
       const keptTokens = await countTokens(this.kept.join(''));
       // Past the kept text, the rest is extrapolated at the same tokens-per-byte.
       const output = this.keptBytes >= this.outputBytes ? keptTokens : Math.ceil((keptTokens * this.outputBytes) / Math.max(1, this.keptBytes));
-      return { usage: usageOf({ input: await countInputTokens(this.request), output }), source: 'estimated' };
+      return { usage: usageOf({ input: await this.countInput(), output }), source: 'estimated' };
     } catch {
       // The tokenizer could not load: the quick, conservative estimate still bills the request.
-      return { usage: usageOf({ input: estimateInputTokens(this.request), output: estimateBytesAsTokens(this.outputBytes) }), source: 'estimated' };
+      return { usage: usageOf({ input: this.inputEstimate, output: estimateBytesAsTokens(this.outputBytes) }), source: 'estimated' };
     }
   }
 }

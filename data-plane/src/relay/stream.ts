@@ -6,8 +6,8 @@ import type { Meter } from '../metering/meter.ts';
 import type { RelayOutcome } from './outcome.ts';
 
 export interface StreamRelayInput {
-  success: Extract<AttemptSuccess, { kind: 'stream' }>;
-  codec: IngressCodec;
+  success: Extract<AttemptSuccess<unknown>, { kind: 'stream' }>;
+  codec: IngressCodec<unknown, unknown>;
   renderer: StreamRenderer;
   /** The provider speaks the client's format: forward its frames as they came. */
   passthrough: boolean;

@@ -4,9 +4,9 @@ import type { AttemptSuccess } from '../dispatch/attempt.ts';
 import type { Headers, Reply } from '../http/reply.ts';
 import type { RelayOutcome } from './outcome.ts';
 
-export interface WholeRelayInput {
-  success: Extract<AttemptSuccess, { kind: 'whole' }>;
-  codec: IngressCodec;
+export interface WholeRelayInput<Req, Res> {
+  success: Extract<AttemptSuccess<Res>, { kind: 'whole' }>;
+  codec: IngressCodec<Req, Res>;
   passthrough: boolean;
   reply: Reply;
   context: RenderContext;
@@ -20,7 +20,7 @@ export interface WholeRelayInput {
  * Sends a whole answer: the provider's bytes as they came when it speaks the client's format (the
  * passthrough path; it was parsed and bounded already), else rendered by the client's codec.
  */
-export function relayWhole(input: WholeRelayInput): RelayOutcome {
+export function relayWhole<Req, Res>(input: WholeRelayInput<Req, Res>): RelayOutcome {
   const { success, reply } = input;
   // The client left while the answer was read: the upstream did the work, so it is billed.
   if (!reply.open) return { status: 'client_aborted', httpStatus: 499, billable: true, errorCode: null };

@@ -1,10 +1,12 @@
 import type { ChatRequest, ChatResponse } from '../canonical/chat.ts';
+import type { CompletionRequest } from '../canonical/completions.ts';
+import type { EmbeddingRequest, EmbeddingResponse } from '../canonical/embeddings.ts';
 import type { StreamEvent } from '../canonical/events.ts';
 import type { ChannelProtocol, ProviderId } from './catalog.ts';
 import type { Credential } from './credentials.ts';
 
 /** The wire formats clients speak to the gateway (one ingress codec each). */
-export type ClientFormat = 'openai-chat' | 'anthropic-messages' | 'openai-responses';
+export type ClientFormat = 'openai-chat' | 'anthropic-messages' | 'openai-responses' | 'openai-embeddings' | 'openai-completions';
 
 /** Where and as whom one upstream call goes. */
 export interface UpstreamTarget {
@@ -85,4 +87,15 @@ export interface ProviderAdapter {
    * masked and the length bounded. Never sent to clients.
    */
   describeError(status: number, body: Uint8Array): string;
+  /** Embeddings, for providers that offer them (absent: the provider cannot serve the endpoint). */
+  embeddings?: {
+    prepare(request: EmbeddingRequest, target: UpstreamTarget): PreparedRequest;
+    parse(body: Uint8Array): EmbeddingResponse;
+  };
+  /** Legacy text completions, answered as chat responses and stream events; for providers that still offer them. */
+  completions?: {
+    prepare(request: CompletionRequest, target: UpstreamTarget): PreparedRequest;
+    parse(body: Uint8Array): ChatResponse;
+    newStreamDecoder(limits: StreamLimits): StreamDecoder;
+  };
 }

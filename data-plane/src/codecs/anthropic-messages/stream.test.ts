@@ -7,7 +7,7 @@ import type { AnthropicStreamRenderer } from './stream.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../../shared/src/providers/anthropic/__fixtures__');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
-const renderer = (): AnthropicStreamRenderer => anthropicMessagesCodec.newStreamRenderer({ requestId: 'req_1', includeUsage: true, model: 'claude-public' }) as AnthropicStreamRenderer;
+const renderer = (): AnthropicStreamRenderer => anthropicMessagesCodec.newStreamRenderer!({ requestId: 'req_1', includeUsage: true, model: 'claude-public' }) as AnthropicStreamRenderer;
 
 /** One expected SSE event. */
 const ev = (name: string, payload: Record<string, unknown>): string => `event: ${name}\ndata: ${JSON.stringify({ type: name, ...payload })}\n\n`;

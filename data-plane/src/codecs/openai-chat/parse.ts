@@ -13,54 +13,8 @@ import {
   type ToolChoice,
   type ToolDefinition,
 } from '@tollgate/shared';
-import { shown } from '../shown.ts';
+import { array, boolean, integer, invalid, number, object, optional, shown, string, type Fields } from '../fields.ts';
 import { LIMITS } from './limits.ts';
-
-type Fields = Record<string, unknown>;
-
-function invalid(message: string, param: string | null): GatewayError {
-  return new GatewayError('invalid_request', message, param);
-}
-
-function object(value: unknown, param: string): Fields {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`"${param}" must be an object.`, param);
-  return value as Fields;
-}
-
-function optional<T>(value: unknown, read: (value: unknown) => T): T | null {
-  return value === undefined || value === null ? null : read(value);
-}
-
-function string(value: unknown, param: string, maxChars = Number.POSITIVE_INFINITY): string {
-  if (typeof value !== 'string') throw invalid(`"${param}" must be a string.`, param);
-  if (value.length > maxChars) throw invalid(`"${param}" must be at most ${maxChars} characters.`, param);
-  return value;
-}
-
-function boolean(value: unknown, param: string): boolean {
-  if (typeof value !== 'boolean') throw invalid(`"${param}" must be a boolean.`, param);
-  return value;
-}
-
-function number(value: unknown, param: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw invalid(`"${param}" must be a number from ${min} to ${max}.`, param);
-  }
-  return value;
-}
-
-function integer(value: unknown, param: string, min: number, max: number): number {
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    throw invalid(`"${param}" must be an integer from ${min} to ${max}.`, param);
-  }
-  return value as number;
-}
-
-function array(value: unknown, param: string, max: number): unknown[] {
-  if (!Array.isArray(value)) throw invalid(`"${param}" must be an array.`, param);
-  if (value.length > max) throw invalid(`"${param}" may hold at most ${max} items.`, param);
-  return value;
-}
 
 /** Fields that would change what a request costs and that the gateway does not meter. */
 const PRICED_FIELDS: Record<string, string> = {

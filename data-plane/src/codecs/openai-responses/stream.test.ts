@@ -10,7 +10,7 @@ import { openAIResponsesCodec } from './index.ts';
 const FIXTURES = join(import.meta.dirname, '../../../../shared/src/providers/openai-responses/__fixtures__');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
 const NOW = 1_750_000_000;
-const renderer = () => openAIResponsesCodec.newStreamRenderer({ requestId: 'req_ab12', includeUsage: true, model: 'gpt-public' });
+const renderer = () => openAIResponsesCodec.newStreamRenderer!({ requestId: 'req_ab12', includeUsage: true, model: 'gpt-public' });
 
 /** The events of a rendered stream, parsed, each checked to repeat its type on the event line. */
 function parsed(text: string): (Record<string, unknown> & { type: string; sequence_number: number })[] {

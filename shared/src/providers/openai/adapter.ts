@@ -3,6 +3,8 @@ import { describeJsonError } from '../sanitise.ts';
 import { openAIChatBody, openAIRequest } from './request.ts';
 import { parseOpenAIChatResponse } from './response.ts';
 import { OpenAIStreamDecoder } from './stream.ts';
+import { OpenAICompletionStreamDecoder, parseOpenAICompletion, prepareOpenAICompletion } from './completions.ts';
+import { parseOpenAIEmbeddings, prepareOpenAIEmbeddings } from './embeddings.ts';
 
 /**
  * OpenAI Chat Completions, and every provider that speaks it (Groq, Together, OpenRouter, ... are
@@ -19,4 +21,6 @@ export const openAIAdapter: ProviderAdapter = {
   parseChatResponse: parseOpenAIChatResponse,
   newStreamDecoder: (limits) => new OpenAIStreamDecoder(limits),
   describeError: describeJsonError,
+  embeddings: { prepare: prepareOpenAIEmbeddings, parse: parseOpenAIEmbeddings },
+  completions: { prepare: prepareOpenAICompletion, parse: parseOpenAICompletion, newStreamDecoder: (limits) => new OpenAICompletionStreamDecoder(limits) },
 };
