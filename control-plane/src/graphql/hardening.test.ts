@@ -26,7 +26,7 @@ const auth = () => ({ authorization: `Bearer ${h.token}` });
 
 describe('authentication', () => {
   it('answers anonymous, malformed, unknown and customer-key requests with HTTP 401 UNAUTHENTICATED, before parsing', async () => {
-    for (const headers of [{}, { authorization: 'Bearer tgm_not-a-token' }, { authorization: `Bearer ${h.token.slice(0, -1)}x` }, { authorization: 'Bearer tg_customerkey' }, { authorization: 'Basic abc' }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer tgm_not-a-token' }, { authorization: `Bearer ${h.token.slice(0, -1)}x` }, { authorization: 'Bearer tg_customerkey' }, { authorization: 'Basic abc' }]) {
       const response = await h.post({ query: '{ orgs { edges { node { id } } } }' }, headers);
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer');

@@ -123,7 +123,7 @@ describe('the audit log', () => {
     await mutate(h, 'setByokCredential', 'SetByokCredentialInput', 'id', { orgId, provider: 'openai', credential: 'sk-audit-canary-0123456789' });
     await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'secret', { orgId, name: '' });
     const log = await h.gql(`query($o: ID) { auditLog(orgId: $o) { edges { node { action outcome actorKind actorEmail details } } } }`, { o: orgId });
-    const entries = (log.data!.auditLog.edges as { node: Record<string, string> }[]).map((e) => e.node);
+    const entries = (log.data!.auditLog.edges as { node: { action: string; outcome: string; actorKind: string; actorEmail: string; details: string } }[]).map((e) => e.node);
     // Entries within one millisecond have no defined order among themselves.
     expect(entries.map((e) => [e.action, e.outcome, e.actorKind]).sort()).toEqual([
       ['createApiKey', 'ValidationError', 'token'],

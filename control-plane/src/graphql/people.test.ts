@@ -137,8 +137,8 @@ describe('members', () => {
     const orgId = await createOrg(h);
     const owner = await memberWithToken(h, orgId, 'owner');
     const admin = await memberWithToken(h, orgId, 'admin');
-    const asOwner = { ...h, gql: (q: string, v?: Record<string, unknown>) => h.gql(q, v, owner.token) };
-    const asAdmin = { ...h, gql: (q: string, v?: Record<string, unknown>) => h.gql(q, v, admin.token) };
+    const asOwner = h.as(owner.token);
+    const asAdmin = h.as(admin.token);
     expect((await mutate(asOwner, 'changeMemberRole', 'ChangeMemberRoleInput', 'role', { id: owner.memberId, role: 'admin' })).typename).toBe('LastOwnerError');
     expect((await mutate(asOwner, 'removeMember', 'MemberIdInput', 'id', { id: owner.memberId })).typename).toBe('LastOwnerError');
     expect((await mutate(asAdmin, 'changeMemberRole', 'ChangeMemberRoleInput', 'role', { id: owner.memberId, role: 'viewer' })).typename).toBe('ForbiddenError');
@@ -154,7 +154,7 @@ describe('management tokens', () => {
   it('are created scoped, shown once, listed by prefix and last 4 with their last use, and revoked', async () => {
     const orgId = await createOrg(h);
     const dev = await memberWithToken(h, orgId, 'developer');
-    const asDev = { ...h, gql: (q: string, v?: Record<string, unknown>) => h.gql(q, v, dev.token) };
+    const asDev = h.as(dev.token);
     expect((await mutate(asDev, 'createManagementToken', 'CreateManagementTokenInput', 'secret', { name: 'ci', orgId, role: 'admin' })).typename).toBe('ForbiddenError');
     expect((await mutate(asDev, 'createManagementToken', 'CreateManagementTokenInput', 'secret', { name: 'ci' })).typename).toBe('ForbiddenError');
     const created = await mutate(asDev, 'createManagementToken', 'CreateManagementTokenInput', 'secret token { id prefix last4 orgId role lastUsedAt }', {

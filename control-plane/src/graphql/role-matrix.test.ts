@@ -206,7 +206,7 @@ describe('the role matrix', () => {
 
   it('keeps a key of org A out of reach of org B\'s owner, whatever the id', async () => {
     const key = await freshKey();
-    const asOutsider = { ...h, gql: (q: string, v?: Record<string, unknown>) => h.gql(q, v, tokens.outsider) };
+    const asOutsider = h.as(tokens.outsider);
     for (const field of ['disableApiKey', 'deleteApiKey']) {
       const r = await asOutsider.gql(`mutation($input: ApiKeyIdInput!) { ${field}(input: $input) { __typename } }`, { input: { id: key } });
       expect(r.data![field].__typename).toBe('ForbiddenError');

@@ -11,7 +11,7 @@ import type { EmailTransport } from '../services/email.ts';
 
 export interface GraphQLResult<T = Record<string, unknown>> {
   data?: T | null;
-  errors?: { message: string; path?: (string | number)[] }[];
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
 export interface Harness {
@@ -22,6 +22,8 @@ export interface Harness {
   /** A platform admin's management token. */
   token: string;
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResult<T>>;
+  /** The same harness acting with another token (null: anonymous). */
+  as(token: string | null): Harness;
   /** A raw POST /graphql with the given headers (no token unless given), for status codes and cookies. */
   post(body: unknown, headers?: Record<string, string>): Promise<Response>;
   cleanup(): Promise<void>;
@@ -61,7 +63,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     ...(options.emailTransport ? { emailTransport: options.emailTransport } : {}),
   });
   const { token } = await createPlatformAdmin(database.db, `admin-${randomBytes(3).toString('hex')}@example.com`);
-  return {
+  const harness: Harness = {
     database,
     store,
     masterKey,
@@ -82,6 +84,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
     },
+    as(other) {
+      return { ...harness, token: other ?? '', gql: (query, variables, auth = other) => harness.gql(query, variables, auth) };
+    },
     async cleanup() {
       await controlPlane.close();
       await store.close();
@@ -89,6 +94,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       await service?.cleanup();
     },
   };
+  return harness;
 }
 
 /**
