@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -48,6 +48,9 @@ const embedded: Mode = {
     const server = startNodeProcess('control-plane/src/main.ts', [], env);
     const control = LISTENING_CONTROL.exec(await server.waitForOutput((l) => LISTENING_CONTROL.test(l), 60_000))![1]!;
     const data = LISTENING_DATA.exec(await server.waitForOutput((l) => LISTENING_DATA.test(l), 60_000))![1]!;
+    // A new master key is announced with a warning to back it up; everything created is owner-only.
+    expect(server.output.join('\n')).toContain('generated a new master key');
+    for (const file of ['master.key', 'pgdata', 'pgdata/PG_VERSION', 'control.sock']) expect({ file, mode: statSync(join(dataDir, file)).mode & 0o077 }).toEqual({ file, mode: 0 });
     return {
       controlUrl: control,
       dataUrls: [data],
@@ -154,6 +157,12 @@ describe.each([embedded, distributed])('end to end: $name', (mode) => {
     const anonymous = await gql(`{ orgs { id } }`, {}, '');
     expect(anonymous.data?.orgs ?? null).toBeNull();
     expect(anonymous.errors?.length).toBeGreaterThan(0);
+    // Only the first operator is bootstrapped.
+    await expect(runCommand('npx', ['--no-install', 'tollgate', 'admin', 'create', '--email', 'second@example.com'], system.cliEnv)).rejects.toThrow(/already exists/);
+    // Startup said where its data is, what it migrated, and (once) how to create the first operator.
+    const log = system.processes[0]!.output.join('\n');
+    expect(log).toMatch(/database migrations: \d+ applied now/);
+    expect(log).toContain('no platform operator yet');
   });
 
   it('step 3: an operator sets up org, channel, model with price, credit and a customer key over GraphQL', async () => {
@@ -251,6 +260,21 @@ describe.each([embedded, distributed])('end to end: $name', (mode) => {
     await mutate('revokeApiKey', 'RevokeApiKeyInput', 'id status', { id: apiKeyId });
     await eventually(async () => ((await post(customerKey, hello)).status === 401 ? true : null));
     expect(fake.requests.length).toBe(before);
+  });
+
+  it('the CLI exports the configuration and applying it back changes nothing', async () => {
+    const env = { ...system.cliEnv, TOLLGATE_URL: system.controlUrl, TOLLGATE_TOKEN: token };
+    const exported = await runCommand('npx', ['--no-install', 'tollgate', 'export'], env);
+    expect(exported.stdout).toContain('name: upstream-main');
+    expect(exported.stdout).not.toContain(UPSTREAM_KEY);
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-apply-'));
+    try {
+      writeFileSync(join(dir, 'tollgate.yaml'), exported.stdout);
+      const applied = await runCommand('npx', ['--no-install', 'tollgate', 'apply', '-f', join(dir, 'tollgate.yaml'), '--dry-run'], env);
+      expect(applied.stdout).toBe('no changes\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never writes a secret to any log line', () => {

@@ -18,6 +18,7 @@ describe('openDatabase without DATABASE_URL (the embedded default)', () => {
     await first.close();
     expect(existsSync(join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
     expect(statSync(join(dataDir, 'pgdata')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dataDir, 'pgdata', 'PG_VERSION')).mode & 0o777).toBe(0o600);
 
     const second = await openDatabase({ dataDir });
     try {

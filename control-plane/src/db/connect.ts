@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -41,7 +41,23 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const dataDir = join(options.dataDir, 'pgdata');
   // Owner only: the database holds sealed provider keys and the hashes of every key and token.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return openPglite(await PGlite.create({ dataDir }));
+  const database = openPglite(await PGlite.create({ dataDir }));
+  // PGlite's file system layer sets its own modes (0666) on the files it creates, past the umask.
+  // The directory is 0700, so nothing in it is reachable by others; the files are narrowed too.
+  restrictTree(dataDir);
+  return database;
+}
+
+function restrictTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      chmodSync(path, 0o700);
+      restrictTree(path);
+    } else if (entry.isFile()) {
+      chmodSync(path, 0o600);
+    }
+  }
 }
 
 function openPglite(client: PGlite): Database {
