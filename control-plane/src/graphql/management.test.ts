@@ -64,6 +64,8 @@ describe('orgs', () => {
     expect((await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: 'Bad', slug: 'Not A Slug' })).typename).toBe('ValidationError');
     const bySlug = await h.gql(`query($s: String) { org(slug: $s) { id } }`, { s: slug });
     expect(bySlug.data!.org).toEqual({ id: first.data.id });
+    // An id that is not one names nothing (no database error).
+    expect(await h.gql(`{ org(id: "nope") { id } managementTokens(userId: "nope") { edges { node { id } } } }`)).toEqual({ data: { org: null, managementTokens: { edges: [] } } });
   });
 
   it('updates name and default tier, and deletes an org without books; one with books is in use', async () => {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { ConflictError, InUseError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, InUseError, isUuid, NotFoundError, ValidationError } from '../../errors.ts';
 import { setOrgAllowedTiers } from '../../services/access.ts';
 import { inviteMember } from '../../services/members.ts';
 import { createOrg, deleteOrg, updateOrg } from '../../services/orgs.ts';
@@ -110,7 +110,7 @@ builder.queryFields((t) => ({
       return { org: { id, can: 'org:read' } };
     },
     resolve: async (query, _root, args, ctx) => {
-      if (args.id) return (await ctx.db.query.orgs.findFirst(query({ where: { id: args.id } }))) ?? null;
+      if (args.id) return isUuid(args.id) ? ((await ctx.db.query.orgs.findFirst(query({ where: { id: args.id } }))) ?? null) : null;
       if (args.slug) return (await ctx.db.query.orgs.findFirst(query({ where: { slug: args.slug } }))) ?? null;
       return null;
     },

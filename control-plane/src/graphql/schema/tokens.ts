@@ -1,5 +1,5 @@
 import type { ManagementToken } from '../../db/schema/index.ts';
-import { NotFoundError, ValidationError } from '../../errors.ts';
+import { isUuid, NotFoundError, ValidationError } from '../../errors.ts';
 import { createManagementToken, revokeManagementToken } from '../../services/tokens.ts';
 import { builder } from '../builder.ts';
 import { OrgRoleEnum } from './members.ts';
@@ -33,6 +33,7 @@ builder.queryField('managementTokens', (t) =>
     args: { userId: t.arg.id(), includeRevoked: t.arg.boolean({ description: 'Defaults to false.' }) },
     resolve: (query, _root, args, ctx) => {
       const userId = ctx.access.isOperator ? (args.userId ?? undefined) : ctx.user!.id;
+      if (userId && !isUuid(userId)) return [];
       return ctx.db.query.managementTokens.findMany(
         query({
           where: { ...(userId ? { userId } : {}), ...(args.includeRevoked ? {} : { revokedAt: { isNull: true } }) },
