@@ -82,18 +82,22 @@ export async function setUpTollgate(options: SetupOptions): Promise<BenchTenant>
   };
 
   // Two generations of the API: channels with one price per model (createProviderChannel), and
-  // channels per provider with prices per tier and priced targets (createChannel).
-  const mutations = await gql('{ __type(name: "Mutation") { fields { name } } }', {});
-  const perTier = (mutations.__type.fields as { name: string }[]).some((f) => f.name === 'createChannel');
-
+  // channels per provider with prices per tier and priced targets (createChannel). Introspection is
+  // off in production, so the newer mutation is tried and the older used when it is unknown.
   const orgName = `bench-${Date.now()}`;
   const org = await mutate('createOrg', 'CreateOrgInput', 'id', { name: orgName });
   const channelInput = { name: 'bench-upstream', baseUrl: options.upstreamBaseUrl, tier: 'resale' };
-  const channel = perTier
-    ? await mutate('createChannel', 'CreateChannelInput', 'id', {
-        ...channelInput, provider: 'custom', credential: 'sk-bench-upstream-key', maxConcurrency: CHANNEL_CONCURRENCY,
-      })
-    : await mutate('createProviderChannel', 'CreateProviderChannelInput', 'id', { ...channelInput, apiKey: 'sk-bench-upstream-key' });
+  let perTier = true;
+  let channel: { id: string };
+  try {
+    channel = await mutate('createChannel', 'CreateChannelInput', 'id', {
+      ...channelInput, provider: 'custom', credential: 'sk-bench-upstream-key', maxConcurrency: CHANNEL_CONCURRENCY,
+    });
+  } catch (error) {
+    if (!/Cannot query field \\?"createChannel\\?"|Unknown type \\?"CreateChannelInput/.test((error as Error).message)) throw error;
+    perTier = false;
+    channel = await mutate('createProviderChannel', 'CreateProviderChannelInput', 'id', { ...channelInput, apiKey: 'sk-bench-upstream-key' });
+  }
   for (const name of options.models) {
     await mutate(
       'createModel',
