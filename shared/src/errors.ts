@@ -24,6 +24,8 @@ export const ERROR_TABLE = {
   concurrency_limit: { status: 429, type: 'rate_limit_error' },
   internal_error: { status: 500, type: 'api_error' },
   upstream_error: { status: 502, type: 'api_error' },
+  /** The provider's address is one the gateway may not connect to (private, metadata, itself). */
+  upstream_address_not_allowed: { status: 502, type: 'api_error' },
   fallback_exhausted: { status: 503, type: 'api_error' },
   no_channel_available: { status: 503, type: 'api_error' },
   unavailable: { status: 503, type: 'api_error' },

@@ -12,3 +12,5 @@ export * from './crypto/envelope.ts';
 export * from './crypto/master-key.ts';
 export * from './state/index.ts';
 export * from './log.ts';
+export * from './net/address-policy.ts';
+export * from './net/upstream-connector.ts';
