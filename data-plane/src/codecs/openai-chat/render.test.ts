@@ -25,6 +25,26 @@ describe('OpenAI stream rendering', () => {
     ]);
   });
 
+  it('renders reasoning text as reasoning_content, and nothing for a reasoning event that only closes a signed block', () => {
+    const r = new OpenAIStreamRenderer({ requestId: 'req_r', includeUsage: false, model: 'm' });
+    // As an Anthropic upstream's thinking arrives: a block whose signature comes first, text, its signature, a redacted block.
+    const out = r.events([
+      { type: 'start', id: 'msg_1', model: 'claude', created: 7 },
+      { type: 'reasoning', choice: 0, text: '', signature: 'sig-empty-block' },
+      { type: 'reasoning', choice: 0, text: 'Paris is in France.' },
+      { type: 'reasoning', choice: 0, text: '', signature: 'sig-of-the-block' },
+      { type: 'reasoning', choice: 0, text: '', redacted: 'encrypted-thoughts' },
+      { type: 'text', choice: 0, text: 'Paris.' },
+      { type: 'finish', choice: 0, reason: 'stop' },
+    ]);
+    const base = { id: 'msg_1', object: 'chat.completion.chunk', created: 7, model: 'claude' };
+    expect(data(out)).toEqual([
+      { ...base, choices: [{ index: 0, delta: { role: 'assistant', reasoning_content: 'Paris is in France.' }, logprobs: null, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { content: 'Paris.' }, logprobs: null, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] },
+    ]);
+  });
+
   it('finishes choices left open when the gateway cut the stream, with length', () => {
     const r = new OpenAIStreamRenderer({ requestId: 'req_2', includeUsage: false, model: 'm' });
     const out = data(r.events([{ type: 'text', choice: 0, text: 'a' }, { type: 'text', choice: 1, text: 'b' }, { type: 'finish', choice: 1, reason: 'stop' }]) + r.finish(usage({}), 'length'));
@@ -48,6 +68,19 @@ describe('OpenAI stream rendering', () => {
   it('ends a broken stream with our error and a clean end', () => {
     const r = new OpenAIStreamRenderer({ requestId: 'r', includeUsage: false, model: 'm' });
     expect(r.fail(new GatewayError('upstream_error', 'broke'))).toBe('data: {"error":{"message":"broke","type":"api_error","code":"upstream_error","param":null}}\n\ndata: [DONE]\n\n');
+  });
+
+  it('renders a whole answer’s reasoning as reasoning_content only when it has text, as the stream does', () => {
+    const choice = (reasoning: string | null) => ({ index: 0, text: 'Paris.', reasoning, refusal: null, toolCalls: [], finishReason: 'stop' as const });
+    const message = (reasoning: string | null) =>
+      (JSON.parse(renderOpenAIResponse({ id: 'x', model: 'm', created: 1, usage: null, choices: [choice(reasoning)] }, usage({}), { requestId: 'r', includeUsage: false, model: 'm' })) as {
+        choices: { message: unknown }[];
+      }).choices[0]!.message;
+    expect([message('In France.'), message(''), message(null)]).toEqual([
+      { role: 'assistant', content: 'Paris.', refusal: null, reasoning_content: 'In France.' },
+      { role: 'assistant', content: 'Paris.', refusal: null },
+      { role: 'assistant', content: 'Paris.', refusal: null },
+    ]);
   });
 
   it('renders a whole answer with the billed usage, naming the routed model when the provider names none', () => {

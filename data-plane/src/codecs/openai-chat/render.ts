@@ -14,7 +14,8 @@ export function renderOpenAIResponse(response: ChatResponse, usage: Usage, ctx: 
         role: 'assistant',
         content: c.text,
         refusal: c.refusal,
-        ...(c.reasoning !== null ? { reasoning_content: c.reasoning } : {}),
+        // As streamed: reasoning without text (signatures, redacted blocks only) shows nothing.
+        ...(c.reasoning ? { reasoning_content: c.reasoning } : {}),
         ...(c.toolCalls.length > 0
           ? { tool_calls: c.toolCalls.map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.arguments } })) }
           : {}),
@@ -76,7 +77,9 @@ export class OpenAIStreamRenderer implements StreamRenderer {
           out += this.delta(e.choice, { content: e.text });
           break;
         case 'reasoning':
-          out += this.delta(e.choice, { reasoning_content: e.text });
+          // A signature closing an Anthropic thinking block, or a redacted block, carries no text:
+          // an empty reasoning_content chunk would tell the client nothing.
+          if (e.text) out += this.delta(e.choice, { reasoning_content: e.text });
           break;
         case 'refusal':
           out += this.delta(e.choice, { refusal: e.text });
