@@ -97,7 +97,7 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
 
   it('acknowledges and logs an undecodable payload without its content', async () => {
     const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-b' });
-    await consumer.process([{ id: '1-0', payload: '{"v":2,"secret":"tg_should_not_be_logged"}' }]);
+    await consumer.process([{ id: '1-0', payload: '{"v":2,"secret":"tg_should_not_be_logged"}', storeDebited: true }]);
     expect(logs.some((l) => l.startsWith('dropping an undecodable usage event'))).toBe(true);
     expect(logs.join('\n')).not.toContain('tg_should_not_be_logged');
   });
@@ -105,7 +105,7 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
   it('lists an org\'s usage newest first as a connection', async () => {
     const { orgId, keyId } = await ownOrg();
     const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-list' });
-    await consumer.process([1, 2, 3].map((i) => ({ id: `9-${i}`, payload: JSON.stringify(event(BigInt(i), { orgId, keyId })) })));
+    await consumer.process([1, 2, 3].map((i) => ({ id: `9-${i}`, payload: JSON.stringify(event(BigInt(i), { orgId, keyId })), storeDebited: true })));
     const r = await h.gql(`query($id: ID!) { usageRecords(orgId: $id, first: 2) { edges { cursor node { requestId createdAt } } pageInfo { hasNextPage endCursor } } }`, { id: orgId });
     expect(r.errors).toBeUndefined();
     const page = r.data!.usageRecords;
@@ -155,8 +155,8 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     const seen: string[] = [];
     consumer.onConsumed((ids) => seen.push(...ids));
     await consumer.process([
-      { id: '1-1', payload: JSON.stringify(good) },
-      { id: '1-2', payload: JSON.stringify(orphan) },
+      { id: '1-1', payload: JSON.stringify(good), storeDebited: true },
+      { id: '1-2', payload: JSON.stringify(orphan), storeDebited: true },
     ]);
     expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: good.requestId } })).toBeDefined();
     expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: orphan.requestId } })).toBeUndefined();
@@ -175,7 +175,7 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
       lane: 'continuation', endpoint: '/v1/responses', providerCost: '2000000000000', hold: '3000000000123', overHold: true,
       attempts, status: 'cut_at_hold', httpStatus: 200, errorCode: null, clientRequestId: 'client-correlation-1',
     });
-    await consumer.process([{ id: '2-1', payload: JSON.stringify(big) }]);
+    await consumer.process([{ id: '2-1', payload: JSON.stringify(big), storeDebited: true }]);
     const record = await h.database.db.query.usageRecords.findFirst({ where: { requestId: big.requestId } });
     expect(record).toMatchObject({
       inputTokens: 3_000_000_000, cachedInputTokens: 4_000_000_001, cacheWriteTokens: 5_000_000_002, outputTokens: 6_000_000_003,
@@ -202,8 +202,8 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-byok' });
     const credentialId = randomUUID();
     const fee = event(51n, { tier: 'byok', chargeKind: 'byok_fee', provider: 'groq', channelId: null, byokCredentialId: credentialId, providerCost: '0' });
-    await consumer.process([{ id: '3-1', payload: JSON.stringify(fee) }]);
-    await consumer.process([{ id: '3-2', payload: JSON.stringify(fee) }]);
+    await consumer.process([{ id: '3-1', payload: JSON.stringify(fee), storeDebited: true }]);
+    await consumer.process([{ id: '3-2', payload: JSON.stringify(fee), storeDebited: true }]);
     expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: fee.requestId } })).toMatchObject({
       tier: 'byok', chargeKind: 'byok_fee', channelId: null, byokCredentialId: credentialId, cost: 51n, providerCost: 0n,
     });

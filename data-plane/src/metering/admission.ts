@@ -1,9 +1,8 @@
-import { GatewayError, isStoreUnavailable, totalInput, totalOutput, type CounterCheck, type CounterConsumption, type KeyRecord, type Nanocredits, type StateStore, type Usage, type UsageEvent } from '@tollgate/shared';
+import { fairUseWindow, GatewayError, isStoreUnavailable, totalInput, totalOutput, type CounterCheck, type CounterConsumption, type KeyRecord, type Nanocredits, type StateStore, type Usage, type UsageEvent } from '@tollgate/shared';
 import type { Resolution, RoutePlan } from '../routing/resolve.ts';
 import { holdFor, outputBudget } from './charge.ts';
 import { limitChecks, limitError, overdraftOf } from './limits.ts';
 import type { StoreOutage } from './outage.ts';
-import { fairUseWindow } from './windows.ts';
 
 const FAIR_USE_CHECK = 'fair_use';
 

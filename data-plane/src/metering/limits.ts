@@ -1,6 +1,5 @@
-import { GatewayError, NO_LIMITS, type CounterCheck, type CounterConsumption, type KeyRecord, type Limits, type Nanocredits, type Tier, type Usage } from '@tollgate/shared';
+import { GatewayError, NO_LIMITS, spendCounters, type CounterCheck, type CounterConsumption, type KeyRecord, type Limits, type Nanocredits, type Tier, type Usage } from '@tollgate/shared';
 import { AddressSet } from '../http/client-ip.ts';
-import { fairUseWindow } from './windows.ts';
 
 /**
  * A key's permissions from its record, enforced here: the key's own limits, its org's ceilings and
@@ -78,7 +77,7 @@ interface Spend {
 export function limitChecks(key: KeyRecord, nowMs: number, hold: Nanocredits, inputEstimate: number): { checks: CounterCheck[]; consumption(usage: Usage, cost: Nanocredits): CounterConsumption[] } {
   const checks: CounterCheck[] = [];
   const tokenCounters: Spend[] = [];
-  const spendCounters: Spend[] = [];
+  const spent: Spend[] = [];
   const minute = minuteOf(nowMs);
   for (const { name, limits } of scopes(key)) {
     if (limits.requestsPerMinute !== null) {
@@ -93,26 +92,11 @@ export function limitChecks(key: KeyRecord, nowMs: number, hold: Nanocredits, in
     if (limits.concurrency !== null) {
       checks.push({ name: 'concurrency_limit', counter: `${name}.conc`, add: 1, limit: limits.concurrency, ttlSeconds: null, release: true });
     }
-    const periods: [keyof Limits['credit'], Spend][] = [
-      ['lifetime', { counter: `${name}.spend.life`, ttlSeconds: null }],
-      ...(['day', 'week', 'month'] as const).map((period): [keyof Limits['credit'], Spend] => {
-        const window = fairUseWindow(period, nowMs);
-        return [period, { counter: `${name}.spend.${period}.${window.id}`, ttlSeconds: window.ttlSeconds }];
-      }),
-    ];
-    for (const [period, spend] of periods) {
-      const limit = limits.credit[period];
-      if (limit === null) continue;
-      // The hold counts until settlement; the real cost replaces it then.
-      checks.push({ name: 'credit_limit_reached', counter: spend.counter, add: Math.max(1, countable(hold)), limit: countable(BigInt(limit)), ttlSeconds: spend.ttlSeconds, release: true });
-      spendCounters.push(spend);
-    }
   }
-  if (key.member && key.member.monthlyAllowance !== null) {
-    const window = fairUseWindow('month', nowMs);
-    const spend = { counter: `m.${key.member.id}.spend.month.${window.id}`, ttlSeconds: window.ttlSeconds };
-    checks.push({ name: 'credit_limit_reached', counter: spend.counter, add: Math.max(1, countable(hold)), limit: countable(BigInt(key.member.monthlyAllowance)), ttlSeconds: spend.ttlSeconds, release: true });
-    spendCounters.push(spend);
+  // Credit limits: the hold counts until settlement; the real cost replaces it then.
+  for (const spend of spendCounters(key, nowMs)) {
+    checks.push({ name: 'credit_limit_reached', counter: spend.counter, add: Math.max(1, countable(hold)), limit: countable(BigInt(spend.limit)), ttlSeconds: spend.ttlSeconds, release: true });
+    spent.push({ counter: spend.counter, ttlSeconds: spend.ttlSeconds });
   }
   return {
     checks,
@@ -120,7 +104,7 @@ export function limitChecks(key: KeyRecord, nowMs: number, hold: Nanocredits, in
       const tokens = usage.input + usage.cachedInput + usage.cacheWrite + usage.output + usage.reasoning;
       return [
         ...tokenCounters.map((c) => ({ counter: c.counter, amount: tokens, ttlSeconds: c.ttlSeconds })),
-        ...spendCounters.map((c) => ({ counter: c.counter, amount: countable(cost), ttlSeconds: c.ttlSeconds })),
+        ...spent.map((c) => ({ counter: c.counter, amount: countable(cost), ttlSeconds: c.ttlSeconds })),
       ];
     },
   };

@@ -52,7 +52,7 @@ function routeTable(version: number): RouteTable {
       'ch-1': {
         id: 'ch-1', name: 'openai main', provider: 'openai', protocol: 'openai', baseUrl: 'https://api.openai.com/v1', tier: 'resale',
         credentialSealed: 'e1.kid.a.b.c.d', enabled: true, timeouts: { connectMs: 1000, firstByteMs: 2000, idleMs: 3000, totalMs: 4000 },
-        retries: 1, modelMap: { 'gpt-4o': 'gpt-4o-2024-08-06' }, extraHeaders: { 'x-extra': '1' }, maxConcurrency: 10,
+        retries: 1, modelMap: { 'gpt-4o': 'gpt-4o-2024-08-06' }, extraHeaders: { 'x-extra': '1' }, maxConcurrency: 10, allowPrivateNetwork: false,
       },
     },
     models: {
@@ -495,6 +495,82 @@ describe.each([...storeAdapters, clusterStoreAdapter])('state store contract: %s
       const org = await newOrg(1_000n);
       expect(await store.reserve(reservation(org, unique('r'), 300n))).toEqual({ ok: true, available: 700n, counters: {} });
       expect(await store.reserve(reservation(org, unique('r'), 100n, { overdraft: 50n }))).toEqual({ ok: true, available: 650n, counters: {} });
+    });
+  });
+
+  describe('after a wipe: settlements without a balance, the consumer\'s debit, the seed', () => {
+    const ofOrg = async (org: string) =>
+      (await store.unconsumedUsage(100_000)).filter((d) => decodeUsageEvent(d.payload).orgId === org).map((d) => [decodeUsageEvent(d.payload).requestId, d.storeDebited]);
+
+    it('marks each event with whether settlement debited the balance, and leaves counters to the seed without one', async () => {
+      const org = unique('org');
+      const spend = (amount: number): CounterConsumption[] => [{ counter: 'k.spend.life', amount, ttlSeconds: null }];
+      expect(await store.settle(settlement(org, 'wiped', 7n, spend(7)))).toBe('settled');
+      expect(await store.getCounters(org, ['k.spend.life'])).toEqual({ 'k.spend.life': 0 });
+      expect(await store.seedBalance(org, 100n)).toBe(true);
+      expect(await store.settle(settlement(org, 'normal', 3n, spend(3)))).toBe('settled');
+      expect(await store.getCounters(org, ['k.spend.life'])).toEqual({ 'k.spend.life': 3 });
+      expect(await ofOrg(org)).toEqual([
+        ['wiped', false],
+        ['normal', true],
+      ]);
+    });
+
+    it('debits an undebited event once, after the seed; a debited one never', async () => {
+      const org = unique('org');
+      await store.settle(settlement(org, 'a', 7n));
+      expect(await store.debitOnce(org, 'a', 7n)).toBe('no_balance');
+      expect(await store.seedBalance(org, 100n)).toBe(true);
+      expect(await store.debitOnce(org, 'a', 7n)).toBe('applied');
+      expect(await store.debitOnce(org, 'a', 7n)).toBe('repeat');
+      await store.settle(settlement(org, 'b', 5n));
+      expect(await store.debitOnce(org, 'b', 5n)).toBe('repeat');
+      expect(await store.getBalance(org)).toEqual({ balance: 88n, held: 0n });
+    });
+
+    it('a seed marks the included requests debited (the ledger has them); a later seed debits those it did not', async () => {
+      const org = unique('org');
+      expect(await store.seedBalance(org, 90n, [{ requestId: 'x', cost: 10n }])).toBe(true);
+      expect(await store.debitOnce(org, 'x', 10n)).toBe('repeat');
+      expect(await store.getBalance(org)).toEqual({ balance: 90n, held: 0n });
+      // A balance is there: included requests not debited yet are debited now, once.
+      expect(await store.seedBalance(org, 1_000n, [{ requestId: 'x', cost: 10n }, { requestId: 'y', cost: 4n }])).toBe(false);
+      expect(await store.seedBalance(org, 1_000n, [{ requestId: 'y', cost: 4n }])).toBe(false);
+      expect(await store.getBalance(org)).toEqual({ balance: 86n, held: 0n });
+    });
+
+    it('seeds counters only where none is held, or over them for a repair', async () => {
+      const org = await newOrg(1_000n);
+      await store.settle(settlement(org, unique('r'), 1n, [{ counter: 'k.spend.life', amount: 5, ttlSeconds: null }]));
+      expect(await store.seedCounters(org, [{ counter: 'k.spend.life', value: 40, ttlSeconds: null }, { counter: 'k.spend.day.d1', value: 9, ttlSeconds: 3600 }], 'nx')).toBe(1);
+      expect(await store.getCounters(org, ['k.spend.life', 'k.spend.day.d1', 'absent'])).toEqual({ 'k.spend.life': 5, 'k.spend.day.d1': 9, absent: 0 });
+      expect(await store.seedCounters(org, [{ counter: 'k.spend.life', value: 40, ttlSeconds: null }], 'set')).toBe(1);
+      expect(await store.getCounters(org, ['k.spend.life'])).toEqual({ 'k.spend.life': 40 });
+      expect(await peek(store, org, 'k.spend.day.d1')).toBe(9);
+    });
+
+    it('adjusts a held balance by a repair delta, and creates none', async () => {
+      const org = await newOrg(1_000n);
+      expect(await store.adjustBalance(org, -250n)).toBe(true);
+      expect(await store.getBalance(org)).toEqual({ balance: 750n, held: 0n });
+      const other = unique('org');
+      expect(await store.adjustBalance(other, 5n)).toBe(false);
+      expect(await store.getBalance(other)).toBeNull();
+    });
+
+    it('lists every event not yet acknowledged, delivered or not', async () => {
+      const org = await newOrg(1_000n);
+      for (const id of ['p1', 'p2', 'p3']) await store.settle(settlement(org, id, 1n));
+      const all = await store.readUsage(unique('c'), 10_000, 0);
+      const delivered = all.filter((d) => decodeUsageEvent(d.payload).orgId === org);
+      expect(await ofOrg(org)).toEqual([
+        ['p1', true],
+        ['p2', true],
+        ['p3', true],
+      ]);
+      await store.ackUsage(delivered.filter((d) => decodeUsageEvent(d.payload).requestId !== 'p2').map((d) => d.id));
+      expect(await ofOrg(org)).toEqual([['p2', true]]);
+      await store.ackUsage(all.map((d) => d.id));
     });
   });
 

@@ -5,6 +5,8 @@ import { RedisStateStore, type RedisStoreOptions } from './redis.ts';
 export * from './port.ts';
 export * from './keys.ts';
 export * from './errors.ts';
+export * from './spend.ts';
+export { fairUseWindow, windowStart } from './windows.ts';
 export { MemoryStateStore } from './memory.ts';
 export { parseRedisUrl, RedisStateStore, type RedisStoreOptions } from './redis.ts';
 

@@ -104,8 +104,10 @@ return values
  * cost, add the consumption, append the usage event, remember the request as settled.
  * KEYS: balance, held, holds, holdDeadlines, settledMarker, intents, stream, consumption counters.
  * ARGV: requestId, cost, markerTtlSeconds, event JSON, then per consumption: amount, ttlSeconds.
- * A balance the store does not hold (Redis lost it) is not created: the control plane seeds it from
- * the ledger minus the events not consumed yet, which include this one. A repeat changes nothing.
+ * A balance the store does not hold (Redis lost it) is not created, and its counters are left to
+ * the control plane's seed: the event is appended with `d` = 0 (not debited here), and the
+ * consumer debits it once it is in the ledger (DEBIT_ONCE) or the seed from the ledger covers it.
+ * The settled marker holds '1' when the balance was debited, '0' when not. A repeat changes nothing.
  */
 export const SETTLE = `${RELEASE}
 if redis.call('EXISTS', KEYS[5]) == 1 then return 'already_settled' end
@@ -116,17 +118,21 @@ if record then
   redis.call('ZREM', KEYS[4], ARGV[1])
 end
 redis.call('HDEL', KEYS[6], ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECRBY', KEYS[1], ARGV[2]) end
-for i = 8, #KEYS do
-  local base = 4 + (i - 8) * 2
-  local amount, ttl = ARGV[base + 1], ARGV[base + 2]
-  if tonumber(amount) > 0 then
-    redis.call('INCRBY', KEYS[i], amount)
-    if ttl ~= '' and redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+local debited = '0'
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DECRBY', KEYS[1], ARGV[2])
+  debited = '1'
+  for i = 8, #KEYS do
+    local base = 4 + (i - 8) * 2
+    local amount, ttl = ARGV[base + 1], ARGV[base + 2]
+    if tonumber(amount) > 0 then
+      redis.call('INCRBY', KEYS[i], amount)
+      if ttl ~= '' and redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+    end
   end
 end
-redis.call('XADD', KEYS[7], '*', 'e', ARGV[4])
-redis.call('SET', KEYS[5], '1', 'EX', ARGV[3])
+redis.call('XADD', KEYS[7], '*', 'e', ARGV[4], 'd', debited)
+redis.call('SET', KEYS[5], debited, 'EX', ARGV[3])
 return 'settled'
 `;
 
@@ -150,9 +156,75 @@ if record then
   redis.call('ZREM', KEYS[4], ARGV[1])
 end
 local cost = cjson.decode(event).cost
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECRBY', KEYS[1], cost) end
-redis.call('XADD', KEYS[7], '*', 'e', event)
-redis.call('SET', KEYS[5], '1', 'EX', ARGV[3])
+local debited = '0'
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DECRBY', KEYS[1], cost)
+  debited = '1'
+end
+redis.call('XADD', KEYS[7], '*', 'e', event, 'd', debited)
+redis.call('SET', KEYS[5], debited, 'EX', ARGV[3])
+return 1
+`;
+
+/**
+ * The consumer's debit of an event settled while the store held no balance (`d` = 0), once it is
+ * in the ledger. KEYS: balance, settledMarker. ARGV: cost, markerTtlSeconds.
+ * Returns 1 when debited here, 0 when the marker says it already was, -1 when there is no balance
+ * (the seed from the ledger, which holds the event, will cover it).
+ */
+export const DEBIT_ONCE = `
+if redis.call('GET', KEYS[2]) == '1' then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+redis.call('DECRBY', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+return 1
+`;
+
+/**
+ * Seeds an org's balance from the ledger. KEYS: balance, then the settled marker of each included
+ * request. ARGV: balance, markerTtlSeconds, then the cost of each included request. The included
+ * requests are events the ledger holds whose debit the store may not have applied yet: with no
+ * balance, the seed (which holds them) marks them debited; with a balance already there, each not
+ * yet debited is debited now. Returns 1 when seeded, 0 when a balance was there.
+ */
+export const SEED_BALANCE = `
+local seeded = 0
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+  seeded = 1
+end
+for i = 2, #KEYS do
+  if redis.call('GET', KEYS[i]) ~= '1' then
+    if seeded == 0 then redis.call('DECRBY', KEYS[1], ARGV[i + 1]) end
+    redis.call('SET', KEYS[i], '1', 'EX', ARGV[2])
+  end
+end
+return seeded
+`;
+
+/**
+ * Seeds counters an org's limits read (spend per period, from the usage records) where the store
+ * has none. KEYS: counter keys. ARGV: per counter: value, ttlSeconds ('' for none); then the mode:
+ * 'nx' sets only missing counters, 'set' overwrites (repair). Returns how many were written.
+ */
+export const SEED_COUNTERS = `
+local mode = ARGV[#ARGV]
+local written = 0
+for i = 1, #KEYS do
+  local value, ttl = ARGV[(i - 1) * 2 + 1], ARGV[(i - 1) * 2 + 2]
+  if mode == 'set' or redis.call('EXISTS', KEYS[i]) == 0 then
+    redis.call('SET', KEYS[i], value)
+    if ttl ~= '' then redis.call('EXPIRE', KEYS[i], ttl) end
+    written = written + 1
+  end
+end
+return written
+`;
+
+/** KEYS: balance. ARGV: delta. Adds the delta to a balance the store holds (repair); 0 when none. */
+export const ADJUST_BALANCE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
 return 1
 `;
 

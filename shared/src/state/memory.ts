@@ -12,13 +12,18 @@ import {
   type RouteTable,
 } from '../snapshot.ts';
 import { encodeUsageEvent, type UsageEvent } from '../usage.ts';
+import { assertCounterName } from './keys.ts';
+import { SETTLED_MEMORY_SECONDS } from './port.ts';
 import { assertReservation, assertSettlement } from './validate.ts';
 import type {
   AnnouncementListener,
   BalanceView,
   BreakerPolicy,
   BreakerState,
+  CounterSeed,
   CreditOutcome,
+  DebitOutcome,
+  IncludedDebit,
   Reservation,
   ReserveOutcome,
   RouteTableSkipListener,
@@ -47,14 +52,42 @@ interface OrgState {
   balance: Nanocredits | null;
   held: Nanocredits;
   holds: Map<string, Hold>;
-  settled: Set<string>;
-  credited: Set<string>;
+  /** Settled request ids (as Redis's settled markers): true when the balance was debited. */
+  settled: Markers<boolean>;
+  credited: Markers<true>;
   counters: Map<string, Counter>;
+}
+
+/**
+ * Markers remembered for SETTLED_MEMORY_SECONDS, as Redis keys with that TTL: every marker has the
+ * same lifetime, so insertion order is expiry order and the oldest are dropped as new ones arrive.
+ */
+class Markers<T> {
+  private readonly entries = new Map<string, { value: T; expiresAt: number }>();
+
+  get(id: string, nowMs = Date.now()): T | undefined {
+    const entry = this.entries.get(id);
+    return entry && entry.expiresAt > nowMs ? entry.value : undefined;
+  }
+
+  has(id: string): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  set(id: string, value: T, nowMs = Date.now()): void {
+    for (const [oldest, entry] of this.entries) {
+      if (entry.expiresAt > nowMs) break;
+      this.entries.delete(oldest);
+    }
+    this.entries.delete(id);
+    this.entries.set(id, { value, expiresAt: nowMs + SETTLED_MEMORY_SECONDS * 1000 });
+  }
 }
 
 interface StreamEntry {
   id: string;
   payload: string;
+  storeDebited: boolean;
   /** Consumer holding the entry and when it was delivered; unset while undelivered. */
   owner?: string;
   deliveredAt?: number;
@@ -135,18 +168,63 @@ export class MemoryStateStore implements StateStore {
     });
   }
 
-  async seedBalance(orgId: string, balance: Nanocredits): Promise<boolean> {
+  async seedBalance(orgId: string, balance: Nanocredits, included: readonly IncludedDebit[] = []): Promise<boolean> {
     const org = this.orgs.get(orgId) ?? this.emptyOrg(orgId);
-    if (org.balance !== null) return false;
-    org.balance = balance;
+    const seeded = org.balance === null;
+    if (seeded) org.balance = balance;
+    for (const debit of included) {
+      if (org.settled.get(debit.requestId) === true) continue;
+      if (!seeded) org.balance! -= debit.cost;
+      org.settled.set(debit.requestId, true);
+    }
+    return seeded;
+  }
+
+  async debitOnce(orgId: string, requestId: string, cost: Nanocredits): Promise<DebitOutcome> {
+    const org = this.orgs.get(orgId);
+    if (org?.settled.get(requestId) === true) return 'repeat';
+    if (!org || org.balance === null) return 'no_balance';
+    org.balance -= cost;
+    org.settled.set(requestId, true);
+    return 'applied';
+  }
+
+  async adjustBalance(orgId: string, delta: Nanocredits): Promise<boolean> {
+    const org = this.orgs.get(orgId);
+    if (!org || org.balance === null) return false;
+    org.balance += delta;
     return true;
+  }
+
+  async getCounters(orgId: string, counters: readonly string[]): Promise<Record<string, number>> {
+    const org = this.orgs.get(orgId);
+    const now = Date.now();
+    return Object.fromEntries(counters.map((name) => [name, org ? this.liveCounter(org, name, now)?.value ?? 0 : 0]));
+  }
+
+  async seedCounters(orgId: string, counters: readonly CounterSeed[], mode: 'nx' | 'set'): Promise<number> {
+    for (const c of counters) assertCounterName(c.counter);
+    const org = this.orgs.get(orgId) ?? this.emptyOrg(orgId);
+    const now = Date.now();
+    let written = 0;
+    for (const c of counters) {
+      if (mode === 'nx' && this.liveCounter(org, c.counter, now) !== undefined) continue;
+      org.counters.set(c.counter, { value: Math.max(0, Math.floor(c.value)), expiresAt: c.ttlSeconds === null ? null : now + c.ttlSeconds * 1000 });
+      written++;
+    }
+    return written;
+  }
+
+  private liveCounter(org: OrgState, name: string, nowMs: number): Counter | undefined {
+    const counter = org.counters.get(name);
+    return counter && (counter.expiresAt === null || counter.expiresAt > nowMs) ? counter : undefined;
   }
 
   async applyCredit(orgId: string, entryId: string, amount: Nanocredits): Promise<CreditOutcome> {
     const org = this.orgs.get(orgId);
     if (org?.credited.has(entryId)) return 'repeat';
     if (!org || org.balance === null) return 'no_balance';
-    org.credited.add(entryId);
+    org.credited.set(entryId, true);
     org.balance += amount;
     return 'applied';
   }
@@ -213,7 +291,8 @@ export class MemoryStateStore implements StateStore {
     assertSettlement({ event, consumption });
     const org = this.orgs.get(event.orgId) ?? this.emptyOrg(event.orgId);
     if (org.settled.has(event.requestId)) return 'already_settled';
-    this.settleOne(org, event);
+    // Without a balance (not seeded yet) the counters are left to the seed, as in Redis.
+    if (!this.settleOne(org, event)) return 'settled';
     const now = Date.now();
     for (const c of consumption) {
       if (c.amount <= 0) continue;
@@ -225,16 +304,18 @@ export class MemoryStateStore implements StateStore {
   }
 
   /** Release, forget the intent, debit (never creating a missing balance), append, remember. */
-  private settleOne(org: OrgState, event: UsageEvent): void {
+  private settleOne(org: OrgState, event: UsageEvent): boolean {
     const hold = org.holds.get(event.requestId);
     if (hold) {
       this.releaseHold(org, hold);
       org.holds.delete(event.requestId);
     }
     this.intents.delete(event.requestId);
+    const debited = org.balance !== null;
     if (org.balance !== null) org.balance -= BigInt(event.cost);
-    this.append(encodeUsageEvent(event));
-    org.settled.add(event.requestId);
+    this.append(encodeUsageEvent(event), debited);
+    org.settled.set(event.requestId, debited);
+    return debited;
   }
 
   async heartbeat(instance: string, nowMs: number): Promise<void> {
@@ -271,7 +352,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   private emptyOrgState(): OrgState {
-    return { balance: null, held: 0n, holds: new Map(), settled: new Set(), credited: new Set(), counters: new Map() };
+    return { balance: null, held: 0n, holds: new Map(), settled: new Markers(), credited: new Markers(), counters: new Map() };
   }
 
   private emptyOrg(orgId: string): OrgState {
@@ -331,8 +412,8 @@ export class MemoryStateStore implements StateStore {
     this.affinity.set(key, { value, expiresAt: Date.now() + ttlMs });
   }
 
-  private append(payload: string): void {
-    this.stream.push({ id: `${Date.now()}-${this.sequence++}`, payload });
+  private append(payload: string, storeDebited: boolean): void {
+    this.stream.push({ id: `${Date.now()}-${this.sequence++}`, payload, storeDebited });
     for (const wake of this.waiters) wake();
     this.waiters.clear();
   }
@@ -362,7 +443,7 @@ export class MemoryStateStore implements StateStore {
       if (entry.owner !== undefined) continue;
       entry.owner = consumer;
       entry.deliveredAt = now;
-      out.push({ id: entry.id, payload: entry.payload });
+      out.push({ id: entry.id, payload: entry.payload, storeDebited: entry.storeDebited });
     }
     return out;
   }
@@ -375,9 +456,13 @@ export class MemoryStateStore implements StateStore {
       if (entry.deliveredAt === undefined || now - entry.deliveredAt < minIdleMs) continue;
       entry.owner = consumer;
       entry.deliveredAt = now;
-      out.push({ id: entry.id, payload: entry.payload });
+      out.push({ id: entry.id, payload: entry.payload, storeDebited: entry.storeDebited });
     }
     return out;
+  }
+
+  async unconsumedUsage(limit: number): Promise<UsageDelivery[]> {
+    return this.stream.slice(0, limit).map((e) => ({ id: e.id, payload: e.payload, storeDebited: e.storeDebited }));
   }
 
   async ackUsage(ids: string[]): Promise<void> {

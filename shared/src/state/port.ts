@@ -29,8 +29,27 @@ export interface StateStore {
   getByokRecord(orgId: string, provider: string): Promise<ByokRecord | null>;
 
   // --- balances: the ledger in Postgres is the truth, these are its cache ----------------------
-  /** Sets an org's balance when the store has none (fresh org, or a fresh Redis). */
-  seedBalance(orgId: string, balance: Nanocredits): Promise<boolean>;
+  /**
+   * Sets an org's balance from the ledger when the store has none (fresh org, or a fresh Redis).
+   * `included`: requests the ledger holds whose debit the store may not have applied (events settled
+   * while it held no balance): the seed marks them debited; if a balance is already there, each one
+   * not yet debited is debited now. True when this call seeded the balance.
+   */
+  seedBalance(orgId: string, balance: Nanocredits, included?: readonly IncludedDebit[]): Promise<boolean>;
+  /**
+   * Debits a consumed event that was settled while the store held no balance (`storeDebited`
+   * false), once per request id. 'no_balance': nothing was done; the seed from the ledger covers it.
+   */
+  debitOnce(orgId: string, requestId: string, cost: Nanocredits): Promise<DebitOutcome>;
+  /** Adds a repair's delta to a balance the store holds; false when it holds none. */
+  adjustBalance(orgId: string, delta: Nanocredits): Promise<boolean>;
+  /** Current values of an org's counters (absent ones are 0). */
+  getCounters(orgId: string, counters: readonly string[]): Promise<Record<string, number>>;
+  /**
+   * Writes counters (spend per period, from the usage records): 'nx' only where the store has
+   * none (a new limit, a fresh Redis), 'set' over what is there (repair). Returns how many were written.
+   */
+  seedCounters(orgId: string, counters: readonly CounterSeed[], mode: 'nx' | 'set'): Promise<number>;
   /**
    * Adds a ledger movement to the cached balance once per `entryId`. 'no_balance' means the store
    * holds no balance for the org: seed it from the ledger instead (which includes the movement).
@@ -88,6 +107,8 @@ export interface StateStore {
   /** Takes over events delivered to consumers that died without acknowledging them. */
   claimStaleUsage(consumer: string, minIdleMs: number, count: number): Promise<UsageDelivery[]>;
   ackUsage(ids: string[]): Promise<void>;
+  /** Every event appended and not yet acknowledged (delivered or not), oldest first, at most `limit`. */
+  unconsumedUsage(limit: number): Promise<UsageDelivery[]>;
 
   close(): Promise<void>;
 }
@@ -175,6 +196,19 @@ export interface BreakerState {
 
 export type CreditOutcome = 'applied' | 'repeat' | 'no_balance';
 
+export type DebitOutcome = 'applied' | 'repeat' | 'no_balance';
+
+export interface IncludedDebit {
+  requestId: string;
+  cost: Nanocredits;
+}
+
+export interface CounterSeed {
+  counter: string;
+  value: number;
+  ttlSeconds: number | null;
+}
+
 export type SettleOutcome = 'settled' | 'already_settled';
 
 export interface UsageDelivery {
@@ -182,6 +216,11 @@ export interface UsageDelivery {
   id: string;
   /** The raw payload; decoding happens in the consumer so one bad entry cannot stall a batch. */
   payload: string;
+  /**
+   * Whether settlement debited the store's balance. False when the store held none (after a wipe):
+   * the consumer then debits it once the event is in the ledger.
+   */
+  storeDebited: boolean;
 }
 
 /** How long a settled request id is remembered for idempotency. */

@@ -30,14 +30,17 @@ import {
   USAGE_SHARDS,
   usageStream,
 } from './keys.ts';
-import { APPLY_CREDIT, BREAKER_FAILURE, BREAKER_PROBE, BREAKER_SUCCESS, PUT_ANNOUNCE, PUT_ROUTES, RESERVE, SETTLE, SETTLE_ORPHAN } from './lua.ts';
+import { ADJUST_BALANCE, APPLY_CREDIT, BREAKER_FAILURE, BREAKER_PROBE, BREAKER_SUCCESS, DEBIT_ONCE, PUT_ANNOUNCE, PUT_ROUTES, RESERVE, SEED_BALANCE, SEED_COUNTERS, SETTLE, SETTLE_ORPHAN } from './lua.ts';
 import {
   SETTLED_MEMORY_SECONDS,
   type AnnouncementListener,
   type BalanceView,
   type BreakerPolicy,
   type BreakerState,
+  type CounterSeed,
   type CreditOutcome,
+  type DebitOutcome,
+  type IncludedDebit,
   type Reservation,
   type ReserveOutcome,
   type RouteTableSkipListener,
@@ -56,6 +59,10 @@ interface TollgateCommands {
   tgSettleOrphan(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
   tgPutAnnounce(key: string, value: string, channel: string, announcement: string): Promise<number>;
   tgApplyCredit(b: string, mark: string, amt: string, ttl: string): Promise<number>;
+  tgDebitOnce(b: string, mark: string, cost: string, ttl: string): Promise<number>;
+  tgSeedBalance(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
+  tgSeedCounters(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
+  tgAdjustBalance(b: string, delta: string): Promise<number>;
   tgPutRoutes(key: string, json: string, version: string, channel: string): Promise<number>;
   tgBreakerFailure(key: string, now: string, threshold: string, cool: string, channel: string, id: string): Promise<[number, number]>;
   tgBreakerSuccess(key: string, channel: string, id: string): Promise<number>;
@@ -122,6 +129,10 @@ export class RedisStateStore implements StateStore {
     define('tgSettleOrphan', SETTLE_ORPHAN);
     define('tgPutAnnounce', PUT_ANNOUNCE, 1);
     define('tgApplyCredit', APPLY_CREDIT, 2);
+    define('tgDebitOnce', DEBIT_ONCE, 2);
+    define('tgSeedBalance', SEED_BALANCE);
+    define('tgSeedCounters', SEED_COUNTERS);
+    define('tgAdjustBalance', ADJUST_BALANCE, 1);
     define('tgPutRoutes', PUT_ROUTES, 1);
     define('tgBreakerFailure', BREAKER_FAILURE, 1);
     define('tgBreakerSuccess', BREAKER_SUCCESS, 1);
@@ -212,8 +223,36 @@ export class RedisStateStore implements StateStore {
     };
   }
 
-  async seedBalance(orgId: string, balance: Nanocredits): Promise<boolean> {
-    return (await this.cmd.set(orgKeys(orgId).balance, balance.toString(), 'NX')) === 'OK';
+  async seedBalance(orgId: string, balance: Nanocredits, included: readonly IncludedDebit[] = []): Promise<boolean> {
+    const k = orgKeys(orgId);
+    const keys = [k.balance, ...included.map((d) => k.settled(d.requestId))];
+    const args = [balance.toString(), String(SETTLED_MEMORY_SECONDS), ...included.map((d) => d.cost.toString())];
+    return (await this.cmd.tgSeedBalance(keys.length, ...keys, ...args)) === 1;
+  }
+
+  async debitOnce(orgId: string, requestId: string, cost: Nanocredits): Promise<DebitOutcome> {
+    const k = orgKeys(orgId);
+    const result = await this.cmd.tgDebitOnce(k.balance, k.settled(requestId), cost.toString(), String(SETTLED_MEMORY_SECONDS));
+    return result === 1 ? 'applied' : result === 0 ? 'repeat' : 'no_balance';
+  }
+
+  async adjustBalance(orgId: string, delta: Nanocredits): Promise<boolean> {
+    return (await this.cmd.tgAdjustBalance(orgKeys(orgId).balance, delta.toString())) === 1;
+  }
+
+  async getCounters(orgId: string, counters: readonly string[]): Promise<Record<string, number>> {
+    if (counters.length === 0) return {};
+    const k = orgKeys(orgId);
+    const values = await this.cmd.mget(...counters.map((c) => k.counter(c)));
+    return Object.fromEntries(counters.map((c, i) => [c, Number(values[i] ?? 0)]));
+  }
+
+  async seedCounters(orgId: string, counters: readonly CounterSeed[], mode: 'nx' | 'set'): Promise<number> {
+    if (counters.length === 0) return 0;
+    const k = orgKeys(orgId);
+    const keys = counters.map((c) => k.counter(c.counter));
+    const args = counters.flatMap((c) => [String(Math.max(0, Math.floor(c.value))), c.ttlSeconds === null ? '' : String(c.ttlSeconds)]);
+    return this.cmd.tgSeedCounters(keys.length, ...keys, ...args, mode);
   }
 
   async applyCredit(orgId: string, entryId: string, amount: Nanocredits): Promise<CreditOutcome> {
@@ -414,6 +453,20 @@ export class RedisStateStore implements StateStore {
     }
   }
 
+  async unconsumedUsage(limit: number): Promise<UsageDelivery[]> {
+    const out: UsageDelivery[] = [];
+    for (let shard = 0; shard < USAGE_SHARDS && out.length < limit; shard++) {
+      let start = '-';
+      while (out.length < limit) {
+        const page = (await this.cmd.xrange(usageStream(shard), start, '+', 'COUNT', Math.min(1000, limit - out.length))) as StreamEntries;
+        out.push(...toDeliveries(shard, page));
+        if (page.length === 0 || out.length >= limit) break;
+        start = `(${page[page.length - 1]![0]}`;
+      }
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     // A connection blocked in XREADGROUP would answer QUIT only after its timeout: cut it.
     this.blocking?.disconnect();
@@ -437,10 +490,16 @@ function toDeliveries(shard: number, entries: StreamEntries): UsageDelivery[] {
   const out: UsageDelivery[] = [];
   for (const [id, fields] of entries) {
     // XAUTOCLAIM reports entries deleted meanwhile with null fields.
-    const index = fields ? fields.indexOf('e') : -1;
-    out.push({ id: `${shard}/${id}`, payload: index >= 0 ? (fields![index + 1] ?? '') : '' });
+    out.push({ id: `${shard}/${id}`, payload: fieldOf(fields, 'e') ?? '', storeDebited: fieldOf(fields, 'd') !== '0' });
   }
   return out;
+}
+
+/** A stream entry's field; entries from before a field existed lack it. */
+function fieldOf(fields: string[] | null, name: string): string | null {
+  if (!fields) return null;
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]!;
+  return null;
 }
 
 /** The org of an intent's event, without trusting its shape. */

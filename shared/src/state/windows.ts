@@ -1,4 +1,4 @@
-import type { PlanRecord } from '@tollgate/shared';
+import type { PlanRecord } from '../snapshot.ts';
 
 /**
  * A fair-use window: a calendar day, ISO week or month in UTC. Its id names the counter (so a new
@@ -32,4 +32,15 @@ export function fairUseWindow(window: PlanRecord['window'], nowMs: number): { id
 
 function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
+}
+
+/** When the window holding `nowMs` began (epoch ms): usage since then fills its counter. */
+export function windowStart(window: PlanRecord['window'], nowMs: number): number {
+  const now = new Date(nowMs);
+  const y = now.getUTCFullYear();
+  const m = now.getUTCMonth();
+  const d = now.getUTCDate();
+  if (window === 'day') return Date.UTC(y, m, d);
+  if (window === 'month') return Date.UTC(y, m, 1);
+  return Date.UTC(y, m, d - ((now.getUTCDay() + 6) % 7));
 }
