@@ -40,6 +40,11 @@ export const providerChannels = pgTable(
     /** Lower-case header name -> value, sent with every request; never a credential header. */
     extraHeaders: jsonb('extra_headers').$type<Record<string, string>>().notNull().default({}),
     maxConcurrency: integer('max_concurrency').notNull().default(1000),
+    /**
+     * The channel may reach loopback, private, link-local and CGNAT addresses (the operator's own
+     * network). Off, only public addresses: rows from before it existed get that.
+     */
+    allowPrivateNetwork: boolean('allow_private_network').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true })
       .notNull()

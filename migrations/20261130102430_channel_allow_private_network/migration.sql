@@ -1,0 +1,1 @@
+ALTER TABLE "provider_channels" ADD COLUMN "allow_private_network" boolean DEFAULT false NOT NULL;
