@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { usage } from '@tollgate/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAnthropic, type AnthropicAnswer, type AnthropicFake } from '../../test/fakes/anthropic.ts';
 import { answer, rawBytes, startUpstream, type FakeUpstream } from '../../test/fakes/upstream.ts';
 import { storeAdapters } from '../../test/support/stores.ts';
 import { channelRecord, modelRoute, price } from './testing/fixture.ts';
@@ -99,5 +100,48 @@ describe('the Anthropic Messages endpoint', () => {
       status: 400, error: { type: 'error', error: { type: 'invalid_request_error' } },
     });
     expect((await gw.store.getBalance(orgId))!.balance).toBe(before);
+  });
+});
+
+/**
+ * An Anthropic upstream that stopped on a stop sequence: the client hears which one, streamed (in
+ * message_delta) and not, whether the answer was passed through or rendered from canonical events.
+ */
+describe.each([
+  ['passed through', true],
+  ['translated', false],
+])('the Anthropic Messages endpoint, %s, on a stop sequence', (_name, passthrough) => {
+  let gw: Gateway;
+  let anthropic: AnthropicFake;
+  let client: Anthropic;
+  const stopped: AnthropicAnswer = { content: [{ type: 'text', text: 'Paris' }], stop_reason: 'stop_sequence', stop_sequence: '###', usage: { input_tokens: 12, output_tokens: 2, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 } };
+  const params = { model: 'claude', max_tokens: 50, stop_sequences: ['###', 'END'], messages: [{ role: 'user' as const, content: 'Capital of France, then ###' }] };
+
+  beforeAll(async () => {
+    anthropic = await startAnthropic({ apiKey: 'sk-ant-channel-key-123' });
+    gw = await startGateway(storeAdapters[0]![1], { passthrough });
+    await gw.publish({
+      channels: [channelRecord(gw.masterKey, 'an', { baseUrl: anthropic.url, provider: 'anthropic', apiKey: 'sk-ant-channel-key-123' })],
+      models: [modelRoute('claude', { prices: { resale: PRICE }, targets: [{ channelId: 'an', upstreamModel: 'claude-haiku-4-5' }] })],
+    });
+    client = new Anthropic({ apiKey: (await gw.customer(100_000_000_000n)).key.secret, baseURL: gw.base, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await anthropic?.close();
+  });
+
+  it('says stop_sequence and names the sequence in a whole message', async () => {
+    anthropic.enqueue(stopped);
+    const message = await client.messages.create(params);
+    expect([message.content, message.stop_reason, message.stop_sequence]).toEqual([[{ type: 'text', text: 'Paris' }], 'stop_sequence', '###']);
+    expect((anthropic.requests.at(-1)!.body as { stop_sequences?: unknown }).stop_sequences).toEqual(['###', 'END']);
+  });
+
+  it('says stop_sequence and names the sequence in the stream’s message_delta', async () => {
+    anthropic.enqueue(stopped);
+    const deltas: unknown[] = [];
+    for await (const event of await client.messages.create({ ...params, stream: true })) if (event.type === 'message_delta') deltas.push(event.delta);
+    expect(deltas).toEqual([{ stop_reason: 'stop_sequence', stop_sequence: '###' }]);
   });
 });

@@ -177,6 +177,8 @@ export interface ChatChoice {
   refusal: string | null;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
+  /** Optional (added for Anthropic): the stop sequence that ended the choice; see the finish event. */
+  stopSequence?: string;
   /** Optional (added for Anthropic): the reasoning as blocks, with signatures; `reasoning` is their text. */
   reasoningBlocks?: ReasoningBlock[];
 }

@@ -28,7 +28,11 @@ export type StreamEvent =
   | { type: 'tool_call'; choice: number; index: number; id: string | null; name: string | null; arguments: string; signature?: string }
   /** Usage so far; a later usage event replaces an earlier one. */
   | { type: 'usage'; usage: Usage }
-  | { type: 'finish'; choice: number; reason: FinishReason }
+  /**
+   * Optional `stopSequence` (added for Anthropic): the client's stop sequence that ended the choice,
+   * when the provider names it (the reason is `stop` then). Providers that do not say leave it out.
+   */
+  | { type: 'finish'; choice: number; reason: FinishReason; stopSequence?: string }
   /**
    * The provider reported an error inside the stream. `message` is the provider's and may hold
    * anything: it is for sanitised operator logs only, never for the client.

@@ -91,6 +91,21 @@ describe('Anthropic response rendering', () => {
     expect(body.stop_reason).toBe(stopReason);
   });
 
+  it('names the stop sequence that ended the answer, when the provider named it', () => {
+    const render = (stopSequence?: string) =>
+      JSON.parse(
+        anthropicMessagesCodec.renderResponse(
+          { id: 'msg_1', model: 'm', created: 5, usage: null, choices: [{ index: 0, text: 'Paris', reasoning: null, refusal: null, toolCalls: [], finishReason: 'stop', ...(stopSequence !== undefined ? { stopSequence } : {}) }] },
+          usage({ input: 2, output: 3 }),
+          ctx,
+        ),
+      ) as { stop_reason: unknown; stop_sequence: unknown };
+    expect([render('###'), render()].map((b) => [b.stop_reason, b.stop_sequence])).toEqual([
+      ['stop_sequence', '###'],
+      ['end_turn', null],
+    ]);
+  });
+
   it('renders an answer without choices as an empty message', () => {
     const body = JSON.parse(anthropicMessagesCodec.renderResponse({ id: 'm', model: 'x', created: 0, usage: null, choices: [] }, usage({}), ctx));
     expect([body.content, body.stop_reason]).toEqual([[], 'end_turn']);

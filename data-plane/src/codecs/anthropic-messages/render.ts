@@ -37,8 +37,8 @@ export function renderAnthropicResponse(response: ChatResponse, usage: Usage, ct
     role: 'assistant',
     model: response.model || ctx.model,
     content: contentBlocks(choice),
-    stop_reason: writeStopReason(choice?.finishReason ?? 'stop'),
-    stop_sequence: null,
+    stop_reason: writeStopReason(choice?.finishReason ?? 'stop', choice?.stopSequence),
+    stop_sequence: choice?.stopSequence ?? null,
     usage: writeAnthropicUsage(usage),
   });
 }

@@ -128,6 +128,25 @@ describe('Anthropic stream rendering', () => {
     );
   });
 
+  it('names the stop sequence that ended the answer in message_delta', () => {
+    const r = renderer();
+    const out =
+      r.events([
+        { type: 'start', id: 'msg_01Up', model: 'claude-x', created: 1 },
+        { type: 'usage', usage: usage({ input: 9, output: 1 }) },
+        { type: 'text', choice: 0, text: 'Paris' },
+        { type: 'finish', choice: 0, reason: 'stop', stopSequence: '###' },
+      ]) + r.finish(usage({ input: 9, output: 2 }), null);
+    expect(out).toBe(
+      messageStart('msg_01Up', 'claude-x', counts(9, 1)) +
+        start(0, { type: 'text', text: '' }) +
+        delta(0, { type: 'text_delta', text: 'Paris' }) +
+        stop(0) +
+        ev('message_delta', { delta: { stop_reason: 'stop_sequence', stop_sequence: '###' }, usage: counts(9, 2) }) +
+        messageStop,
+    );
+  });
+
   it('ends an empty answer with a whole, empty message', () => {
     expect(renderer().finish(usage({ input: 4 }), null)).toBe(messageStart('msg_req_1', 'claude-public', counts(4, 0)) + messageDelta('end_turn', counts(4, 0)) + messageStop);
   });

@@ -44,6 +44,8 @@ export class AnthropicStreamRenderer implements StreamRenderer {
   /** Canonical tool-call index → content block index. */
   private readonly toolBlocks = new Map<number, number>();
   private stopReason: FinishReason | null = null;
+  /** The stop sequence the provider said ended the answer, if it named one. */
+  private stopSequence: string | undefined;
   private passthroughUsed = false;
   /** Passthrough: content block indexes the provider opened and has not closed. */
   private readonly passedOpen = new Set<number>();
@@ -144,6 +146,7 @@ export class AnthropicStreamRenderer implements StreamRenderer {
         case 'finish':
           if (e.choice !== 0) break;
           this.stopReason = e.reason;
+          this.stopSequence = e.stopSequence;
           out += this.begin() + this.close();
           break;
         case 'error':
@@ -195,8 +198,8 @@ export class AnthropicStreamRenderer implements StreamRenderer {
     // An answer with no content starts here: its message_start takes the input counts billed.
     if (!this.started) this.reported = { ...usage, output: 0, reasoning: 0 };
     let out = this.begin();
-    const delta = (stopReason: string): string =>
-      sse('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: writeAnthropicUsage(usage) });
+    const delta = (stopReason: string, stopSequence: string | null = null): string =>
+      sse('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: stopSequence }, usage: writeAnthropicUsage(usage) });
     if (this.passthroughUsed) {
       // The provider's own message_delta went out unless the gateway cut the stream before it.
       if (cutReason !== null || !this.passedDelta) {
@@ -205,7 +208,10 @@ export class AnthropicStreamRenderer implements StreamRenderer {
         out += delta(cutReason === 'length' ? 'max_tokens' : 'end_turn');
       }
     } else {
-      out += this.close() + delta(cutReason === 'length' ? 'max_tokens' : writeStopReason(this.stopReason ?? 'stop'));
+      const reason = this.stopReason ?? 'stop';
+      // A sequence belongs to a normal stop only (never to a cut the gateway made).
+      const sequence = cutReason === null && reason === 'stop' ? this.stopSequence : undefined;
+      out += this.close() + delta(cutReason === 'length' ? 'max_tokens' : writeStopReason(reason, sequence), sequence ?? null);
     }
     return out + sse('message_stop', { type: 'message_stop' });
   }

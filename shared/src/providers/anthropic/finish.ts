@@ -20,13 +20,26 @@ export function readStopReason(value: unknown): FinishReason | null {
   }
 }
 
-export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'tool_use' | 'refusal';
+/** No request may hold a longer stop sequence (the Messages codec's bound): a longer one is not believed. */
+const MAX_STOP_SEQUENCE_CHARS = 1_000;
 
 /**
- * Ours into Anthropic's. The matched stop sequence is not kept canonically, so `stop` is always
- * `end_turn`; a stream broken by the upstream (`error`) ends with an error event as well.
+ * The stop sequence that ended an answer: Anthropic's `stop_sequence`, believed only beside the
+ * `stop_sequence` stop reason; null otherwise.
  */
-export function writeStopReason(reason: FinishReason): AnthropicStopReason {
+export function readStopSequence(stopReason: unknown, value: unknown): string | null {
+  if (stopReason !== 'stop_sequence' || typeof value !== 'string' || value.length === 0 || value.length > MAX_STOP_SEQUENCE_CHARS) return null;
+  return value;
+}
+
+export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'refusal';
+
+/**
+ * Ours into Anthropic's: a normal stop is `stop_sequence` when the provider named the sequence
+ * (`stopSequence`), else `end_turn`; a stream broken by the upstream (`error`) ends with an error
+ * event as well.
+ */
+export function writeStopReason(reason: FinishReason, stopSequence?: string): AnthropicStopReason {
   switch (reason) {
     case 'length':
       return 'max_tokens';
@@ -35,6 +48,7 @@ export function writeStopReason(reason: FinishReason): AnthropicStopReason {
     case 'content_filter':
       return 'refusal';
     case 'stop':
+      return stopSequence === undefined ? 'end_turn' : 'stop_sequence';
     case 'error':
       return 'end_turn';
   }

@@ -50,7 +50,7 @@ describe('Anthropic adapter: whole answers', () => {
       id: 'msg_01WholeTextStopSequence',
       model: 'claude-haiku-4-5-20251001',
       created: NOW_SECONDS,
-      choices: [{ index: 0, text: 'Paris is the capital of France.', reasoning: null, refusal: null, toolCalls: [], finishReason: 'stop' }],
+      choices: [{ index: 0, text: 'Paris is the capital of France.', reasoning: null, refusal: null, toolCalls: [], finishReason: 'stop', stopSequence: '\n\nHuman:' }],
       usage: usage({ input: 16, output: 9 }),
     });
   });

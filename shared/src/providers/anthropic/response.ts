@@ -1,7 +1,7 @@
 import type { ChatResponse, ReasoningBlock, ToolCall } from '../../canonical/chat.ts';
 import { UpstreamFormatError } from '../adapter.ts';
 import { arrayField, asRecord, field, stringField } from '../json.ts';
-import { readStopReason } from './finish.ts';
+import { readStopReason, readStopSequence } from './finish.ts';
 import { readAnthropicUsage } from './usage.ts';
 
 /** Most content blocks and tool calls read from one answer; a provider sending more is not believed. */
@@ -60,6 +60,7 @@ export function parseAnthropicMessage(body: Uint8Array): ChatResponse {
         break;
     }
   }
+  const stopSequence = readStopSequence(field(payload, 'stop_reason'), field(payload, 'stop_sequence'));
   return {
     id: stringField(payload, 'id') ?? '',
     model: stringField(payload, 'model') ?? '',
@@ -73,6 +74,7 @@ export function parseAnthropicMessage(body: Uint8Array): ChatResponse {
         refusal: null,
         toolCalls,
         finishReason: readStopReason(field(payload, 'stop_reason')) ?? 'stop',
+        ...(stopSequence !== null ? { stopSequence } : {}),
         ...(reasoningBlocks.length > 0 ? { reasoningBlocks } : {}),
       },
     ],

@@ -242,6 +242,26 @@ describe('Anthropic stream decoder: events', () => {
     );
   });
 
+  it('keeps the stop sequence that ended the answer, and only with that stop reason', () => {
+    const events = eventsOf(
+      decodeAll([
+        encode(
+          sse({ type: 'message_delta', delta: { stop_reason: 'stop_sequence', stop_sequence: '###' }, usage: { output_tokens: 4 } }) +
+            // A sequence beside another reason, or not a string, or past what a request may hold, is not believed.
+            sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: '###' } }) +
+            sse({ type: 'message_delta', delta: { stop_reason: 'stop_sequence', stop_sequence: 7 } }) +
+            sse({ type: 'message_delta', delta: { stop_reason: 'stop_sequence', stop_sequence: 'x'.repeat(1001) } }),
+        ),
+      ]),
+    );
+    expect(events.filter((e) => e.type === 'finish')).toEqual([
+      { type: 'finish', choice: 0, reason: 'stop', stopSequence: '###' },
+      { type: 'finish', choice: 0, reason: 'stop' },
+      { type: 'finish', choice: 0, reason: 'stop' },
+      { type: 'finish', choice: 0, reason: 'stop' },
+    ]);
+  });
+
   it('reads a tool input sent whole in content_block_start when no delta follows it', () => {
     const events = eventsOf(
       decodeAll([

@@ -3,7 +3,7 @@ import type { SseEvent } from '../../wire/sse.ts';
 import type { DecodedFrame } from '../adapter.ts';
 import { SseStreamDecoder } from '../sse-decoder.ts';
 import { asRecord, field, indexField, stringField } from '../json.ts';
-import { readStopReason } from './finish.ts';
+import { readStopReason, readStopSequence } from './finish.ts';
 import { MAX_CONTENT_BLOCKS, MAX_TOOL_CALLS, toolArguments } from './response.ts';
 import { mergeCounts, readAnthropicCounts, usageOfCounts, type AnthropicCounts } from './usage.ts';
 
@@ -164,8 +164,10 @@ export class AnthropicStreamDecoder extends SseStreamDecoder {
 
   private messageDelta(payload: unknown): StreamEvent[] {
     const out: StreamEvent[] = [];
-    const reason = readStopReason(field(field(payload, 'delta'), 'stop_reason'));
-    if (reason !== null) out.push({ type: 'finish', choice: 0, reason });
+    const delta = field(payload, 'delta');
+    const reason = readStopReason(field(delta, 'stop_reason'));
+    const stopSequence = readStopSequence(field(delta, 'stop_reason'), field(delta, 'stop_sequence'));
+    if (reason !== null) out.push({ type: 'finish', choice: 0, reason, ...(stopSequence !== null ? { stopSequence } : {}) });
     this.counts = mergeCounts(this.counts, readAnthropicCounts(field(payload, 'usage')));
     out.push(...this.usageEvent());
     return out;
