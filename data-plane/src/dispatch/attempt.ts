@@ -1,4 +1,4 @@
-import { GatewayError, isContentEvent, sanitiseProviderText, UpstreamFormatError, type DecodedFrame, type StreamDecoder } from '@tollgate/shared';
+import { GatewayError, isContentEvent, plainErrorName, sanitiseProviderText, UpstreamFormatError, type DecodedFrame, type StreamDecoder } from '@tollgate/shared';
 import type { Candidate } from '../routing/candidate.ts';
 import { CallLimitError, UpstreamCall } from './call.ts';
 import { failure, retryAfterMs, statusFailure, transportFailure, unsupported, type AttemptFailure } from './failure.ts';
@@ -98,7 +98,7 @@ export async function attempt<T>(candidate: Candidate, exchange: Exchange<T>, si
       // A broken error body still tells us the status.
     }
     const body = Buffer.concat(chunks).subarray(0, deps.limits.maxErrorBodyBytes);
-    return failed(statusFailure(status, retryAfterMs(response.headers['retry-after'], Date.now()), candidate.adapter.describeError(status, body)));
+    return failed(statusFailure(status, retryAfterMs(response.headers['retry-after'], Date.now()), candidate.adapter.describeError(status, body, response.headers)));
   }
 
   const readFailure = (error: unknown): AttemptFailure => {
@@ -142,7 +142,7 @@ export async function attempt<T>(candidate: Candidate, exchange: Exchange<T>, si
         // Frames are read in order: an error before the first content fails the attempt; one after
         // it belongs to the relay (the client already has content by then).
         const error = frame.events.find((e) => e.type === 'error');
-        if (error && error.type === 'error') return failed(failure('stream_error', sanitiseProviderText(`error event before content: ${error.code ?? ''} ${error.message}`)));
+        if (error && error.type === 'error') return failed(failure('stream_error', streamErrorMessage(error.code, error.message)));
         if (frame.events.some(isContentEvent)) content = true;
       }
       if (content) {
@@ -154,4 +154,14 @@ export async function attempt<T>(candidate: Candidate, exchange: Exchange<T>, si
   } catch (error) {
     return failed(readFailure(error));
   }
+}
+
+/**
+ * An error event's code and message, for operators. A plain error name goes as it is (the sanitiser
+ * would mask one as long as `serviceUnavailableException` as key-like); anything else is sanitised.
+ */
+function streamErrorMessage(code: string | null, message: string): string {
+  const name = plainErrorName(code);
+  if (name !== null) return `error event before content: ${name} ${sanitiseProviderText(message)}`;
+  return sanitiseProviderText(`error event before content: ${code ?? ''} ${message}`);
 }

@@ -61,6 +61,9 @@ export class UpstreamFormatError extends Error {
   }
 }
 
+/** An upstream response's headers as the HTTP client hands them over (undici: lower-case names). */
+export type ResponseHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
 export interface StreamLimits {
   /** Largest single frame (one SSE event), in characters. */
   maxFrameChars: number;
@@ -84,9 +87,10 @@ export interface ProviderAdapter {
   newStreamDecoder(limits: StreamLimits): StreamDecoder;
   /**
    * The provider's error, for operators: its own type/code/message with anything secret-looking
-   * masked and the length bounded. Never sent to clients.
+   * masked and the length bounded. Never sent to clients. `headers` for providers that name the
+   * error there (AWS's `x-amzn-ErrorType`).
    */
-  describeError(status: number, body: Uint8Array): string;
+  describeError(status: number, body: Uint8Array, headers?: ResponseHeaders): string;
   /** Embeddings, for providers that offer them (absent: the provider cannot serve the endpoint). */
   embeddings?: {
     prepare(request: EmbeddingRequest, target: UpstreamTarget): PreparedRequest;

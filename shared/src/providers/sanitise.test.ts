@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateSecret } from '../keys.ts';
-import { describeJsonError, sanitiseProviderText } from './sanitise.ts';
+import { describeJsonError, plainErrorName, sanitiseProviderText } from './sanitise.ts';
 
 const bytes = (value: unknown): Uint8Array => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
 
@@ -60,6 +60,18 @@ describe('sanitiseProviderText', () => {
         expect(sanitiseProviderText(`${before} Bearer ${secret.slice(0, 10)} ${after}`)).not.toContain(secret.slice(0, 10));
       }),
     );
+  });
+});
+
+describe('plainErrorName', () => {
+  it('keeps error names of letters and _, however long, and nothing else', () => {
+    expect(['ServiceUnavailableException', 'modelStreamErrorException', 'RESOURCE_EXHAUSTED', 'rate_limit_exceeded'].map(plainErrorName)).toEqual([
+      'ServiceUnavailableException',
+      'modelStreamErrorException',
+      'RESOURCE_EXHAUSTED',
+      'rate_limit_exceeded',
+    ]);
+    expect(['sk-proj-abc', 'AKIAIOSFODNN7EXAMPLE', '503', 'Throttling Exception', '', 'x'.repeat(65), null, undefined].map(plainErrorName)).toEqual(Array(8).fill(null));
   });
 });
 

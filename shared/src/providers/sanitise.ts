@@ -20,6 +20,16 @@ export function sanitiseProviderText(text: string): string {
   return cleaned.length > MAX_MESSAGE_CHARS ? `${cleaned.slice(0, MAX_MESSAGE_CHARS)}…` : cleaned;
 }
 
+/**
+ * A provider's error name as it may be shown beside sanitised text: AWS's
+ * `ServiceUnavailableException`, Google's `RESOURCE_EXHAUSTED`, OpenAI's `rate_limit_exceeded`.
+ * Only letters and `_`, at most 64: keys and tokens always mix in digits, so such a name is never
+ * one and need not be masked like the long key-like run it may be. Null for anything else.
+ */
+export function plainErrorName(raw: string | null | undefined): string | null {
+  return typeof raw === 'string' && /^[A-Za-z_]{1,64}$/.test(raw) ? raw : null;
+}
+
 function field(value: unknown, name: string): unknown {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[name] : undefined;
 }
