@@ -17,6 +17,7 @@ import { assignMissingSlugs } from './services/orgs.ts';
 import { PublicationOutbox } from './services/outbox.ts';
 import { Publisher } from './services/publisher.ts';
 import type { ServiceContext } from './services/context.ts';
+import { StoreWatch, type StoreWatchOptions } from './services/store-watch.ts';
 import { UsageConsumer } from './services/usage-consumer.ts';
 
 export interface ControlPlaneOptions {
@@ -38,6 +39,8 @@ export interface ControlPlaneOptions {
   rateLimits?: RateLimits;
   /** Name of this process in the usage stream's consumer group. */
   consumerName?: string;
+  /** How often the store is checked for a reset (its data lost) and undebited usage swept. */
+  storeWatch?: StoreWatchOptions;
   /** Where BYOK test calls go instead of a provider's catalogue base URL (tests, egress proxies). */
   providerBaseUrls?: Partial<Record<ProviderId, string>>;
 }
@@ -48,6 +51,7 @@ export interface ControlPlane {
   outbox: PublicationOutbox;
   email: EmailOutbox;
   consumer: UsageConsumer;
+  storeWatch: StoreWatch;
   /** What services need outside a request (the CLI over the control socket, `apply`). */
   services: ServiceContext;
   /** Converts data from before routing v2, publishes every snapshot, then starts consuming usage. */
@@ -107,6 +111,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
   const rateLimits = options.rateLimits ?? defaultRateLimits();
   const publisher = new Publisher(options.db, options.store, logger.child({ component: 'publisher' }));
   const outbox = new PublicationOutbox(options.db, publisher, logger.child({ component: 'outbox' }));
+  const storeWatch = new StoreWatch(options.db, options.store, publisher, logger.child({ component: 'store-watch' }), options.storeWatch ?? {});
   const email = new EmailOutbox(options.db, options.emailTransport ?? logTransport(logger.child({ component: 'email' })), logger);
   const consumer = new UsageConsumer({
     db: options.db,
@@ -197,6 +202,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     outbox,
     email,
     consumer,
+    storeWatch,
     services,
     async start() {
       // Before anything is published: the data plane must never see a row in its old form.
@@ -208,8 +214,10 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
       outbox.start();
       void email.deliver();
       consumer.start();
+      storeWatch.start();
     },
     async close() {
+      await storeWatch.close();
       publisher.close();
       await outbox.close();
       await consumer.close();

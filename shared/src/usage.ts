@@ -83,37 +83,85 @@ export class UsageEventFormatError extends Error {
   override name = 'UsageEventFormatError';
 }
 
+/** Nanocredits as the database stores them: a non-negative signed 64-bit integer. */
 const NANOS = /^\d{1,19}$/;
+const INT64_MAX = 2n ** 63n - 1n;
+const TIERS_SET = new Set(['cheap', 'resale', 'byok']);
+const LANES_SET = new Set(['premium', 'continuation', 'fallback']);
+const SOURCES = new Set(['reported', 'estimated']);
+const STATUSES = new Set(['ok', 'upstream_error', 'client_aborted', 'cut_at_hold', 'orphaned']);
+const CHARGE_KINDS = new Set(['usage', 'byok_fee']);
+/** 2100-01-01: a start time past it is not a time this gateway produced. */
+const LATEST_START_MS = 4_102_444_800_000;
 
-/** Decodes an event from the stream; anything malformed is refused whole, never half-read. */
-export function decodeUsageEvent(text: string): UsageEvent {
+const nanos = (v: unknown): boolean => typeof v === 'string' && NANOS.test(v) && BigInt(v) <= INT64_MAX;
+const text = (v: unknown, max: number): boolean => typeof v === 'string' && v.length > 0 && v.length <= max;
+const textOrNull = (v: unknown, max: number): boolean => v === null || text(v, max);
+const count = (v: unknown, max: number): boolean => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max;
+
+function attemptOk(a: unknown): boolean {
+  if (a === null || typeof a !== 'object') return false;
+  const r = a as Record<string, unknown>;
+  return (
+    textOrNull(r.channelId, 200) &&
+    text(r.provider, 100) &&
+    typeof r.upstreamModel === 'string' &&
+    r.upstreamModel.length <= 512 &&
+    (r.outcome === 'ok' || r.outcome === 'failed') &&
+    (r.status === null || count(r.status, 999)) &&
+    textOrNull(r.errorClass, 100) &&
+    (r.message === null || (typeof r.message === 'string' && r.message.length <= 2_000)) &&
+    typeof r.latencyMs === 'number' &&
+    Number.isFinite(r.latencyMs) &&
+    r.latencyMs >= 0
+  );
+}
+
+/**
+ * Decodes an event from the stream; anything malformed is refused whole, never half-read: every
+ * field is checked for its type and bounds (the database would refuse what does not fit, and an
+ * event the consumer cannot write goes to the dead-letter table with the reason).
+ */
+export function decodeUsageEvent(text_: string): UsageEvent {
   let value: Record<string, unknown>;
   try {
-    value = JSON.parse(text) as Record<string, unknown>;
+    value = JSON.parse(text_) as Record<string, unknown>;
   } catch {
     throw new UsageEventFormatError('usage event is not JSON');
   }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageEventFormatError('usage event is not an object');
   const usage = value.usage as Record<string, unknown> | undefined;
-  if (
-    value === null ||
-    typeof value !== 'object' ||
-    value.v !== 2 ||
-    typeof value.requestId !== 'string' ||
-    typeof value.orgId !== 'string' ||
-    typeof value.keyId !== 'string' ||
-    typeof value.model !== 'string' ||
-    typeof value.cost !== 'string' ||
-    !NANOS.test(value.cost) ||
-    typeof value.providerCost !== 'string' ||
-    !NANOS.test(value.providerCost) ||
-    typeof value.hold !== 'string' ||
-    !NANOS.test(value.hold) ||
-    typeof usage !== 'object' ||
-    usage === null ||
-    !USAGE_FIELDS.every((f) => Number.isSafeInteger(usage[f]) && (usage[f] as number) >= 0 && (usage[f] as number) <= MAX_TOKEN_COUNT) ||
-    !Array.isArray(value.attempts)
-  ) {
-    throw new UsageEventFormatError('unsupported usage event');
-  }
+  const problems: string[] = [];
+  const need = (ok: boolean, field: string): void => {
+    if (!ok) problems.push(field);
+  };
+  need(value.v === 2, 'v');
+  need(text(value.requestId, 200), 'requestId');
+  need(value.clientRequestId === undefined || textOrNull(value.clientRequestId, 200), 'clientRequestId');
+  need(text(value.orgId, 200), 'orgId');
+  need(text(value.keyId, 200), 'keyId');
+  need(text(value.model, 512), 'model');
+  need(TIERS_SET.has(value.tier as string), 'tier');
+  need(value.lane === null || LANES_SET.has(value.lane as string), 'lane');
+  need(textOrNull(value.provider, 100), 'provider');
+  need(textOrNull(value.channelId, 200), 'channelId');
+  need(textOrNull(value.byokCredentialId, 200), 'byokCredentialId');
+  need(value.upstreamModel === null || (typeof value.upstreamModel === 'string' && value.upstreamModel.length <= 512), 'upstreamModel');
+  need(text(value.endpoint, 100), 'endpoint');
+  need(typeof value.stream === 'boolean', 'stream');
+  need(typeof usage === 'object' && usage !== null && USAGE_FIELDS.every((f) => count(usage[f], MAX_TOKEN_COUNT)), 'usage');
+  need(SOURCES.has(value.usageSource as string), 'usageSource');
+  need(CHARGE_KINDS.has(value.chargeKind as string), 'chargeKind');
+  need(nanos(value.cost), 'cost');
+  need(nanos(value.providerCost), 'providerCost');
+  need(nanos(value.hold), 'hold');
+  need(typeof value.overHold === 'boolean', 'overHold');
+  need(Array.isArray(value.attempts) && value.attempts.length <= 64 && value.attempts.every(attemptOk), 'attempts');
+  need(count(value.startedAt, LATEST_START_MS), 'startedAt');
+  need(typeof value.latencyMs === 'number' && Number.isFinite(value.latencyMs) && value.latencyMs >= 0 && value.latencyMs <= 2_147_483_647, 'latencyMs');
+  need(STATUSES.has(value.status as string), 'status');
+  need(count(value.httpStatus, 999), 'httpStatus');
+  need(textOrNull(value.errorCode, 100), 'errorCode');
+  if (problems.length > 0) throw new UsageEventFormatError(`unsupported usage event: bad ${problems.join(', ')}`);
   return value as unknown as UsageEvent;
 }

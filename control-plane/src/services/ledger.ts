@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
-import { ledgerEntries, type LedgerEntry } from '../db/schema/index.ts';
+import { ledgerEntries, orgBalances, type LedgerEntry } from '../db/schema/index.ts';
 import { formatCredits } from '@tollgate/shared';
 import { ConfirmationRequiredError, ConflictError, isUuid, NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
@@ -59,21 +59,22 @@ export async function creditOrg(db: Db, request: CreditRequest): Promise<{ entry
   throw new ConflictError('this idempotencyKey was already used for a different credit');
 }
 
-/** An org's balance: the sum of its ledger. */
+/**
+ * An org's balance: its maintained row (a trigger adds every ledger entry to it in the entry's own
+ * transaction), 0 for an org without entries. One row, however long the ledger.
+ */
 export async function ledgerBalance(db: Db, orgId: string): Promise<bigint> {
+  const [row] = await db.select({ balance: orgBalances.balance }).from(orgBalances).where(eq(orgBalances.orgId, orgId));
+  return row?.balance ?? 0n;
+}
+
+/** The sum of an org's ledger entries, which the balance row must equal (reconcile checks it). */
+export async function ledgerSum(db: Db, orgId: string): Promise<bigint> {
   const [row] = await db
     .select({ total: sql<string>`coalesce(sum(${ledgerEntries.amount}), 0)::text` })
     .from(ledgerEntries)
     .where(eq(ledgerEntries.orgId, orgId));
   return BigInt(row?.total ?? '0');
-}
-
-/** Every org's balance, for seeding the state store at startup. */
-export async function allBalances(db: Db): Promise<Map<string, bigint>> {
-  const rows = await db.execute(
-    sql`select o.id, coalesce(sum(l.amount), 0)::text as total from orgs o left join ledger_entries l on l.org_id = o.id group by o.id`,
-  );
-  return new Map(rowsOf<{ id: string; total: string }>(rows).map((r) => [r.id, BigInt(r.total)]));
 }
 
 /** `execute` returns the driver's result object; both pg and PGlite put rows under `rows`. */

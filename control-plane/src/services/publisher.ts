@@ -3,7 +3,9 @@ import { silentLogger, TIERS, type ByokRecord, type KeyRecord, type Logger, type
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
 import type { ApiKey, ByokCredential, LedgerEntry, Org } from '../db/schema/index.ts';
-import { allBalances, ledgerBalance, rowsOf } from './ledger.ts';
+import { seedStoreBalance } from './balances.ts';
+import { rowsOf } from './ledger.ts';
+import { seedSpendCounters } from './spend.ts';
 import { buildRouteTable } from './route-table.ts';
 
 /** setTimeout's longest delay; a later price change is waited for in steps. */
@@ -28,18 +30,22 @@ export class Publisher {
     private readonly logger: Logger = silentLogger,
   ) {}
 
-  /** Startup: every key record, the route table, every BYOK record and every org's balance. */
+  /**
+   * Startup, and after the store lost its data: every key record (with its spend counters), the
+   * route table, every BYOK record and every org's balance (seeded from the ledger where missing).
+   */
   async publishAll(): Promise<void> {
     const keys = await this.db.query.apiKeys.findMany({ with: { org: true } });
     for (const key of keys) await this.putKey(key, key.org);
     await this.publishRoutes();
     const credentials = await this.db.query.byokCredentials.findMany();
     for (const credential of credentials) await this.store.putByokRecord(credential.orgId, credential.provider, byokRecord(credential));
-    for (const [orgId, balance] of await allBalances(this.db)) await this.store.seedBalance(orgId, balance);
+    const orgs = await this.db.query.orgs.findMany({ columns: { id: true } });
+    for (const org of orgs) await seedStoreBalance(this.db, this.store, org.id);
     // Last: the epoch tells data planes the store holds everything, so an unknown key is unknown
     // (before it, and after a wipe, they answer 503 instead of 401).
     await this.store.setEpoch(randomUUID());
-    this.logger.info('published snapshots', { keys: keys.length, byokCredentials: credentials.length });
+    this.logger.info('published snapshots', { keys: keys.length, byokCredentials: credentials.length, orgs: orgs.length });
   }
 
   async publishKey(apiKeyId: string): Promise<void> {
@@ -72,14 +78,14 @@ export class Publisher {
 
   /** A new org starts with an empty ledger. */
   async seedOrg(orgId: string): Promise<void> {
-    await this.store.seedBalance(orgId, await ledgerBalance(this.db, orgId));
+    await seedStoreBalance(this.db, this.store, orgId);
   }
 
   /** After a ledger entry commits: apply it to the cached balance once, or seed from the ledger. */
   async applyCredit(entry: LedgerEntry): Promise<void> {
     const outcome = await this.store.applyCredit(entry.orgId, entry.id, entry.amount);
     // The seed is the ledger sum, which already includes this entry.
-    if (outcome === 'no_balance') await this.store.seedBalance(entry.orgId, await ledgerBalance(this.db, entry.orgId));
+    if (outcome === 'no_balance') await seedStoreBalance(this.db, this.store, entry.orgId);
   }
 
   async applyCreditById(entryId: string): Promise<void> {
@@ -93,6 +99,8 @@ export class Publisher {
    */
   private async putKey(key: ApiKey, org: Org): Promise<void> {
     const record = keyRecord(key, org);
+    // Counters first: once the record is out, a data plane may start filling them.
+    await seedSpendCounters(this.db, this.store, record);
     await this.store.putKeyRecord(key.keyHash, record);
     if (key.previousKeyHash && key.previousExpiresAt) {
       const graceEnd = key.previousExpiresAt.getTime();

@@ -3,8 +3,9 @@ import { usage, type LogFields, type Logger, type UsageEvent } from '@tollgate/s
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeAdapters } from '../../../test/support/stores.ts';
-import { ledgerEntries, usageRecords } from '../db/schema/index.ts';
+import { ledgerEntries, orgs, usageDeadLetters, usageRecords } from '../db/schema/index.ts';
 import { createHarness, mutate, type Harness } from '../testing/harness.ts';
+import { seedStoreBalance } from './balances.ts';
 import { ledgerBalance } from './ledger.ts';
 import { UsageConsumer } from './usage-consumer.ts';
 
@@ -95,10 +96,14 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     expect(gql.data?.usageRecord).toEqual({ cost: '0.000712346', costNanocredits: '712346' });
   });
 
-  it('acknowledges and logs an undecodable payload without its content', async () => {
+  it('keeps an undecodable payload whole in the dead-letter table, acknowledges it, and logs it without its content', async () => {
     const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-b' });
-    await consumer.process([{ id: '1-0', payload: '{"v":2,"secret":"tg_should_not_be_logged"}', storeDebited: true }]);
-    expect(logs.some((l) => l.startsWith('dropping an undecodable usage event'))).toBe(true);
+    const payload = '{"v":2,"secret":"tg_should_not_be_logged","requestId":"req_bad","cost":"12"}';
+    await consumer.process([{ id: '1-0', payload, storeDebited: true }]);
+    const [letter] = await h.database.db.select().from(usageDeadLetters).where(eq(usageDeadLetters.streamId, '1-0'));
+    expect([letter!.payload, letter!.requestId, letter!.cost, letter!.storeDebited, letter!.resolvedAt]).toEqual([payload, 'req_bad', 12n, 'true', null]);
+    expect(letter!.error).toMatch(/^unsupported usage event: bad orgId, keyId, model, tier, /);
+    expect(logs.filter((l) => l.startsWith('usage event kept in the dead-letter table'))).toHaveLength(1);
     expect(logs.join('\n')).not.toContain('tg_should_not_be_logged');
   });
 
@@ -148,10 +153,11 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     }
   });
 
-  it('writes the rest of a batch when the database refuses one event, and drops that one', async () => {
+  it('writes the rest of a batch when the database refuses one event, and keeps that one in the dead-letter table', async () => {
     const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-refused' });
     const good = event(4n);
-    const orphan = event(9n, { orgId: randomUUID() }); // an org the database does not know
+    const stranger = randomUUID();
+    const orphan = event(9n, { orgId: stranger }); // an org the database does not know
     const seen: string[] = [];
     consumer.onConsumed((ids) => seen.push(...ids));
     await consumer.process([
@@ -161,7 +167,69 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: good.requestId } })).toBeDefined();
     expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: orphan.requestId } })).toBeUndefined();
     expect(seen).toEqual([good.requestId]);
-    expect(logs.some((l) => l.startsWith('usage event refused by the database'))).toBe(true);
+    const letters = await h.database.db.select().from(usageDeadLetters).where(eq(usageDeadLetters.streamId, '1-2'));
+    expect(letters.map((l) => [l.requestId, l.orgId, l.cost, l.payload, l.error])).toEqual([
+      [orphan.requestId, stranger, 9n, JSON.stringify(orphan), 'refused by the database (SQLSTATE 23503, usage_records_org_id_orgs_id_fkey)'],
+    ]);
+    // Processing the same entries again (a replay) adds nothing anywhere.
+    await consumer.process([{ id: '1-2', payload: JSON.stringify(orphan), storeDebited: true }]);
+    expect(await h.database.db.select().from(usageDeadLetters).where(eq(usageDeadLetters.requestId, orphan.requestId))).toHaveLength(1);
+  });
+
+  it('debits the store once for an event settled while it held no balance, and the seed covers what it could not', async () => {
+    const { orgId: own, keyId: ownKey } = await ownOrg();
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-undebited' });
+    const start = (await h.store.getBalance(own))!.balance;
+    const late = event(70n, { orgId: own, keyId: ownKey });
+    // As settled after a wipe had removed the balance: the store did not debit it.
+    await consumer.process([{ id: '4-1', payload: JSON.stringify(late), storeDebited: false }]);
+    expect((await h.store.getBalance(own))!.balance).toBe(start - 70n);
+    expect(await h.database.db.query.usageRecords.findFirst({ columns: { storeDebited: true }, where: { requestId: late.requestId } })).toEqual({ storeDebited: true });
+    // Delivered again (a claim after a crash before the acknowledgement): no second debit.
+    await consumer.process([{ id: '4-1', payload: JSON.stringify(late), storeDebited: false }]);
+    expect((await h.store.getBalance(own))!.balance).toBe(start - 70n);
+    expect(await ledgerBalance(h.database.db, own)).toBe(start - 70n);
+  });
+
+  it('leaves the debit to the seed when the store holds no balance at all, and the seed applies it once', async () => {
+    const { orgId: own, keyId: ownKey } = await ownOrg();
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-unseeded' });
+    // An org whose balance the store lost: consumed while there is none, the record stays undebited.
+    const other = randomUUID();
+    await h.database.db.insert(orgs).values({ id: other, name: 'Lost', slug: `lost-${other}` });
+    await h.database.db.insert(ledgerEntries).values({ orgId: other, amount: 1_000n, kind: 'adjustment', reason: 'start', idempotencyKey: `lost-${other}` });
+    const e = event(30n, { orgId: other, keyId: ownKey });
+    await consumer.process([{ id: '5-1', payload: JSON.stringify(e), storeDebited: false }]);
+    expect(await h.store.getBalance(other)).toBeNull();
+    expect(await h.database.db.query.usageRecords.findFirst({ columns: { storeDebited: true }, where: { requestId: e.requestId } })).toEqual({ storeDebited: false });
+    expect(await seedStoreBalance(h.database.db, h.store, other)).toBe(true);
+    expect(await h.store.getBalance(other)).toEqual({ balance: 970n, held: 0n });
+    expect(await h.database.db.query.usageRecords.findFirst({ columns: { storeDebited: true }, where: { requestId: e.requestId } })).toEqual({ storeDebited: true });
+    // Neither the consumer's debit of a replay nor a second seed debits it again.
+    await consumer.process([{ id: '5-1', payload: JSON.stringify(e), storeDebited: false }]);
+    expect(await seedStoreBalance(h.database.db, h.store, other)).toBe(false);
+    expect(await h.store.getBalance(other)).toEqual({ balance: 970n, held: 0n });
+    expect(own).not.toBe(other);
+  });
+
+  it('takes over, while running, events another consumer took and never acknowledged', async () => {
+    const { orgId: own, keyId: ownKey } = await ownOrg();
+    const running = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-survivor', claimIdleMs: 300 });
+    running.start();
+    try {
+      // Let the survivor pass its first claim, then a consumer takes two events and dies.
+      await new Promise((r) => setTimeout(r, 100));
+      const lost = [event(2n, { orgId: own, keyId: ownKey }), event(3n, { orgId: own, keyId: ownKey })];
+      await running.close();
+      for (const e of lost) await settle(e);
+      const taken = await h.store.readUsage('test-dead', 100, 0);
+      expect(taken.map((d) => JSON.parse(d.payload).requestId)).toEqual(lost.map((e) => e.requestId));
+      running.start();
+      await until(async () => (await h.database.db.query.usageRecords.findMany({ where: { orgId: own } })).length === 2, 5_000);
+      expect(await h.store.unconsumedUsage(100)).toEqual([]);
+    } finally {
+      await running.close();
+    }
   });
 
   it('writes every v2 column, and token counts past 32 bits exactly', async () => {

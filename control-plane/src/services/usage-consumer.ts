@@ -1,14 +1,16 @@
 import { hostname } from 'node:os';
-import { decodeUsageEvent, MAX_RECORDED_ATTEMPTS, silentLogger, type Logger, type StateStore, type UsageDelivery, type UsageEvent } from '@tollgate/shared';
+import { decodeUsageEvent, MAX_RECORDED_ATTEMPTS, silentLogger, UsageEventFormatError, type Logger, type StateStore, type UsageDelivery, type UsageEvent } from '@tollgate/shared';
 import type { Db } from '../db/connect.ts';
-import { isDataError } from '../db/errors.ts';
-import { ledgerEntries, usageRecords } from '../db/schema/index.ts';
+import { isDataError, sqlState } from '../db/errors.ts';
+import { ledgerEntries, usageDeadLetters, usageRecords } from '../db/schema/index.ts';
+import { applyUndebited } from './balances.ts';
 import { USAGE_KEY_PREFIX } from './ledger.ts';
 
-const BATCH = 100;
+/** Events read per stream read (per shard: a read may return up to this many from each). */
+const BATCH = 500;
 const BLOCK_MS = 1000;
-/** Events a dead consumer held this long are taken over at start. */
-const STALE_MS = 30_000;
+/** Events another consumer has held unacknowledged this long are taken over (it died or hangs). */
+export const DEFAULT_CLAIM_IDLE_MS = 15_000;
 const RETRY_MS = 2000;
 
 export interface UsageConsumerOptions {
@@ -16,6 +18,8 @@ export interface UsageConsumerOptions {
   store: StateStore;
   logger?: Logger;
   consumerName?: string;
+  /** See DEFAULT_CLAIM_IDLE_MS. Stale entries are looked for continuously, every idle/2. */
+  claimIdleMs?: number;
 }
 
 /**
@@ -29,6 +33,7 @@ export class UsageConsumer {
   private readonly store: StateStore;
   private readonly logger: Logger;
   readonly consumerName: string;
+  private readonly claimIdleMs: number;
   private running: Promise<void> | null = null;
   private stopping = false;
   private wake: (() => void) | null = null;
@@ -39,6 +44,7 @@ export class UsageConsumer {
     this.store = options.store;
     this.logger = options.logger ?? silentLogger;
     this.consumerName = options.consumerName ?? `control-plane-${hostname()}-${process.pid}`;
+    this.claimIdleMs = options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS;
   }
 
   start(): void {
@@ -91,15 +97,19 @@ export class UsageConsumer {
     return consumed;
   }
 
-  /** Writes one batch and acknowledges it; throws (without acknowledging) on a transient failure. */
+  /**
+   * Writes one batch and acknowledges it; throws (without acknowledging) on a transient failure.
+   * Nothing is dropped: an entry that cannot be decoded, or an event the database refuses, goes
+   * whole to the dead-letter table (usage_dead_letters) with the reason.
+   */
   async process(deliveries: UsageDelivery[]): Promise<void> {
-    const events: UsageEvent[] = [];
+    const events: { delivery: UsageDelivery; event: UsageEvent }[] = [];
+    const dead: DeadLetter[] = [];
     for (const delivery of deliveries) {
       try {
-        events.push(decodeUsageEvent(delivery.payload));
+        events.push({ delivery, event: decodeUsageEvent(delivery.payload) });
       } catch (error) {
-        // The payload is not logged: it is the data plane's, and a malformed one may hold anything.
-        this.logger.error('dropping an undecodable usage event', { streamId: delivery.id, error });
+        dead.push(deadLetter(delivery, null, error));
       }
     }
     let written = events;
@@ -109,36 +119,55 @@ export class UsageConsumer {
       if (!isDataError(error) || events.length === 0) throw error;
       // One bad event must not stall the stream: write the batch one event at a time.
       written = [];
-      for (const event of events) if (await this.writeAlone(event)) written.push(event);
+      for (const item of events) {
+        const refused = await this.writeAlone(item);
+        if (refused) dead.push(deadLetter(item.delivery, item.event, refused));
+        else written.push(item);
+      }
     }
+    if (dead.length > 0) await this.deadLetters(dead);
+    // Events settled while the store held no balance: their debit reaches it now, once.
+    const undebited = new Map<string, string[]>();
+    for (const { delivery, event } of written) {
+      if (delivery.storeDebited || BigInt(event.cost) === 0n) continue;
+      undebited.set(event.orgId, [...(undebited.get(event.orgId) ?? []), event.requestId]);
+    }
+    for (const [orgId, requestIds] of undebited) await applyUndebited(this.db, this.store, orgId, requestIds);
     await this.store.ackUsage(deliveries.map((d) => d.id));
     if (written.length > 0) {
-      const ids = written.map((e) => e.requestId);
+      const ids = written.map((e) => e.event.requestId);
       for (const listener of this.listeners) listener(ids);
     }
   }
 
-  private async writeAlone(event: UsageEvent): Promise<boolean> {
+  /** Null when written; else the database's refusal. */
+  private async writeAlone(item: { delivery: UsageDelivery; event: UsageEvent }): Promise<unknown> {
     try {
-      await this.write([event]);
-      return true;
+      await this.write([item]);
+      return null;
     } catch (error) {
       if (!isDataError(error)) throw error;
-      // The database refuses this event for good (e.g. an org it does not know); the log keeps it.
-      this.logger.error('usage event refused by the database; dropped', { event, error });
-      return false;
+      return error;
     }
   }
 
-  private async write(events: UsageEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  private async deadLetters(letters: DeadLetter[]): Promise<void> {
+    await this.db.insert(usageDeadLetters).values(letters).onConflictDoNothing({ target: usageDeadLetters.streamId });
+    for (const letter of letters) {
+      // The payload is not logged: it is the data plane's, and a malformed one may hold anything.
+      this.logger.error('usage event kept in the dead-letter table', { streamId: letter.streamId, requestId: letter.requestId, orgId: letter.orgId, reason: letter.error });
+    }
+  }
+
+  private async write(items: { delivery: UsageDelivery; event: UsageEvent }[]): Promise<void> {
+    if (items.length === 0) return;
     await this.db.transaction(async (tx) => {
       await tx
         .insert(usageRecords)
-        .values(events.map(usageRecordOf))
+        .values(items.map(({ delivery, event }) => usageRecordOf(event, delivery.storeDebited || BigInt(event.cost) === 0n)))
         .onConflictDoNothing({ target: usageRecords.requestId });
       // Free requests leave a usage record but no ledger entry.
-      const debits = events.filter((e) => BigInt(e.cost) > 0n);
+      const debits = items.map((i) => i.event).filter((e) => BigInt(e.cost) > 0n);
       if (debits.length === 0) return;
       await tx
         .insert(ledgerEntries)
@@ -157,14 +186,22 @@ export class UsageConsumer {
     });
   }
 
+  /**
+   * Reads new events, and every claimIdle/2 takes over entries another consumer has held longer
+   * than claimIdle (it died, or hangs): continuously, so several consumers can run and a restart
+   * within the idle time loses nothing either.
+   */
   private async loop(): Promise<void> {
-    let claimed = true;
+    let nextClaim = 0;
     while (!this.stopping) {
       try {
-        const batch = claimed
-          ? await this.store.claimStaleUsage(this.consumerName, STALE_MS, BATCH)
-          : await this.store.readUsage(this.consumerName, BATCH, BLOCK_MS);
-        if (claimed && batch.length === 0) claimed = false;
+        if (Date.now() >= nextClaim) {
+          const stale = await this.store.claimStaleUsage(this.consumerName, this.claimIdleMs, BATCH);
+          if (stale.length > 0) await this.processUntilDone(stale);
+          if (stale.length < BATCH) nextClaim = Date.now() + this.claimIdleMs / 2;
+          continue;
+        }
+        const batch = await this.store.readUsage(this.consumerName, BATCH, Math.min(BLOCK_MS, Math.max(1, nextClaim - Date.now())));
         if (batch.length > 0) await this.processUntilDone(batch);
       } catch (error) {
         if (this.stopping) break;
@@ -182,7 +219,7 @@ export class UsageConsumer {
         return;
       } catch (error) {
         this.logger.warn('writing usage failed; retrying the batch', { error, events: batch.length });
-        if (this.stopping) return; // left pending; claimed again at the next start
+        if (this.stopping) return; // left pending; another consumer (or the next start) claims it
         await this.sleep(RETRY_MS);
       }
     }
@@ -201,8 +238,9 @@ export class UsageConsumer {
 }
 
 /** The usage record of an event: every column, token counts exact (64-bit), attempts bounded. */
-function usageRecordOf(e: UsageEvent): typeof usageRecords.$inferInsert {
+function usageRecordOf(e: UsageEvent, storeDebited: boolean): typeof usageRecords.$inferInsert {
   return {
+    storeDebited,
     requestId: e.requestId,
     // Absent from events of data planes older than the field.
     clientRequestId: e.clientRequestId ?? null,
@@ -235,4 +273,36 @@ function usageRecordOf(e: UsageEvent): typeof usageRecords.$inferInsert {
     latencyMs: Math.max(0, Math.round(e.latencyMs)),
     startedAt: new Date(e.startedAt),
   };
+}
+
+type DeadLetter = typeof usageDeadLetters.$inferInsert;
+
+/** A stream entry as the dead-letter table keeps it: whole, with what could be read of it and why. */
+function deadLetter(delivery: UsageDelivery, event: UsageEvent | null, error: unknown): DeadLetter {
+  let probe: Record<string, unknown> = {};
+  try {
+    const parsed = JSON.parse(delivery.payload) as unknown;
+    if (parsed && typeof parsed === 'object') probe = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: kept as text.
+  }
+  const str = (v: unknown): string | null => (typeof v === 'string' && v.length <= 200 ? v : null);
+  const cost = event?.cost ?? (typeof probe.cost === 'string' && /^\d{1,19}$/.test(probe.cost) && BigInt(probe.cost) < 2n ** 63n ? probe.cost : null);
+  return {
+    streamId: delivery.id,
+    requestId: event?.requestId ?? str(probe.requestId),
+    orgId: event?.orgId ?? str(probe.orgId),
+    cost: cost === null ? null : BigInt(cost),
+    storeDebited: delivery.storeDebited ? 'true' : 'false',
+    payload: delivery.payload,
+    error: describeRefusal(error),
+  };
+}
+
+/** The reason, without values: a database error names the column or constraint, never the data. */
+function describeRefusal(error: unknown): string {
+  if (error instanceof UsageEventFormatError) return error.message;
+  const state = sqlState(error);
+  const constraint = (error as { cause?: { constraint?: unknown } })?.cause?.constraint ?? (error as { constraint?: unknown })?.constraint;
+  return `refused by the database (SQLSTATE ${state ?? 'unknown'}${typeof constraint === 'string' ? `, ${constraint}` : ''})`;
 }

@@ -7,6 +7,7 @@ import { createControlPlane, type ControlPlane } from '../server.ts';
 import { createPlatformAdmin } from '../services/admins.ts';
 import type { RateLimits } from '../auth/rate-limit.ts';
 import type { QueryLimits } from '../graphql/limits.ts';
+import type { StoreWatchOptions } from '../services/store-watch.ts';
 import type { EmailTransport } from '../services/email.ts';
 
 export interface GraphQLResult<T = Record<string, unknown>> {
@@ -43,6 +44,7 @@ export interface HarnessOptions {
   rateLimits?: RateLimits;
   limits?: Partial<QueryLimits>;
   emailTransport?: EmailTransport;
+  storeWatch?: StoreWatchOptions;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -61,6 +63,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.emailTransport ? { emailTransport: options.emailTransport } : {}),
+    ...(options.storeWatch ? { storeWatch: options.storeWatch } : {}),
   });
   const { token } = await createPlatformAdmin(database.db, `admin-${randomBytes(3).toString('hex')}@example.com`);
   const harness: Harness = {

@@ -15,3 +15,4 @@ export * from './memberships.ts';
 export * from './user-tokens.ts';
 export * from './outboxes.ts';
 export * from './audit-log.ts';
+export * from './balances.ts';

@@ -1,6 +1,6 @@
 import type { Tier } from '@tollgate/shared';
 import { sql } from 'drizzle-orm';
-import { check, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { plans } from './plans.ts';
 
 /** A text[] of tiers: null (no restriction) or a non-empty subset of the tiers. */
@@ -22,6 +22,8 @@ export const orgs = pgTable(
     /** Tiers every key of the org may use; null for all. A key's own restriction narrows it further. */
     allowedTiers: text('allowed_tiers').$type<Tier>().array(),
     planId: uuid('plan_id').references(() => plans.id),
+    /** Nanocredits: crossing below it writes one low_balance alert (org_alerts); null for none. */
+    lowBalanceThreshold: bigint('low_balance_threshold', { mode: 'bigint' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [check('orgs_allowed_tiers_check', tierListCheck(t.allowedTiers))],

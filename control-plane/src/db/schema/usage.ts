@@ -1,4 +1,5 @@
 import type { AttemptRecord, ChargeKind, Lane, Tier, UsageSource, UsageStatus } from '@tollgate/shared';
+import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { orgs } from './orgs.ts';
 
@@ -58,11 +59,22 @@ export const usageRecords = pgTable(
     errorCode: text('error_code'),
     latencyMs: integer('latency_ms').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    /**
+     * Whether the state store's balance holds this debit. False for an event settled while the
+     * store held no balance (after a Redis wipe): the consumer or the seed applies it, once.
+     */
+    storeDebited: boolean('store_debited').notNull().default(true),
     // Millisecond precision, as JavaScript dates have: connection cursors carry created_at, and a
     // microsecond value would never equal its millisecond cursor.
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index('usage_records_org_created_idx').on(t.orgId, t.createdAt)],
+  (t) => [
+    index('usage_records_org_created_idx').on(t.orgId, t.createdAt),
+    // Spend per key and per org over a period, for credit-limit counters and reconcile.
+    index('usage_records_key_started_idx').on(t.apiKeyId, t.startedAt),
+    index('usage_records_org_started_idx').on(t.orgId, t.startedAt),
+    index('usage_records_store_pending_idx').on(t.orgId).where(sql`${t.storeDebited} = false`),
+  ],
 );
 
 export type UsageRecord = typeof usageRecords.$inferSelect;

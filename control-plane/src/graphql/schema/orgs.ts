@@ -37,12 +37,12 @@ export const OrgRef = builder.drizzleObject('orgs', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     balance: t.field({
       type: 'Credits',
-      description: 'The sum of the org\'s ledger entries. Needs billing:read.',
+      description: 'The sum of the org\'s ledger entries (a row kept with the ledger, checked by reconcile). Needs billing:read.',
       authScopes: billing,
-      // Summed in SQL as text: the sum of bigints is numeric, and text keeps it exact.
+      // Read as text: it stays exact past 2^53.
       select: {
         extras: {
-          balance: (org) => sql<string>`(select coalesce(sum(amount), 0)::text from ledger_entries where ledger_entries.org_id = ${org.id})`,
+          balance: (org) => sql<string>`(select coalesce((select balance from org_balances where org_balances.org_id = ${org.id}), 0)::text)`,
         },
       },
       resolve: (org) => BigInt(org.balance),

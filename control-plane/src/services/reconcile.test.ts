@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { RedisStateStore, usage, type UsageEvent } from '@tollgate/shared';
+import { eq, sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestRedis } from '../../../test/support/services.ts';
+import { storeAdapters } from '../../../test/support/stores.ts';
+import { orgAlerts, orgs, usageDeadLetters } from '../db/schema/index.ts';
+import { createHarness, mutate, type Harness } from '../testing/harness.ts';
+import { ledgerBalance, ledgerSum } from './ledger.ts';
+import { reconcile } from './reconcile.ts';
+import { UsageConsumer } from './usage-consumer.ts';
+
+const CREDIT = 1_000_000_000n;
+
+describe.each(storeAdapters)('balances, alerts and reconcile over the %s store', (_name, make) => {
+  let h: Harness;
+  let cleanupStore: () => Promise<void>;
+  let consumer: UsageConsumer;
+
+  beforeAll(async () => {
+    const made = await make();
+    cleanupStore = made.cleanup;
+    h = await createHarness({ store: made.store });
+    consumer = new UsageConsumer({ db: h.database.db, store: h.store, consumerName: `reconcile-${randomUUID()}` });
+  });
+  afterAll(async () => {
+    await h?.cleanup();
+    await cleanupStore?.();
+  });
+
+  async function newOrg(credits = '1'): Promise<{ orgId: string; keyId: string }> {
+    const orgId = (await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: `R-${randomUUID()}` })).data.id as string;
+    await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId, amount: credits, reason: 'start', idempotencyKey: `start-${orgId}` });
+    const keyId = (await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'apiKey { id }', { orgId, name: 'k' })).data.apiKey.id as string;
+    return { orgId, keyId };
+  }
+
+  const event = (orgId: string, keyId: string, cost: bigint): UsageEvent => ({
+    v: 2, requestId: `req_${randomUUID()}`, clientRequestId: null, orgId, keyId, model: 'm', tier: 'resale', lane: null, provider: 'openai',
+    channelId: null, byokCredentialId: null, upstreamModel: 'u', endpoint: 'chat', stream: false, usage: usage({ input: 1 }), usageSource: 'reported',
+    chargeKind: 'usage', cost: cost.toString(), providerCost: '0', hold: cost.toString(), overHold: false, attempts: [], startedAt: Date.now(),
+    latencyMs: 1, status: 'ok', httpStatus: 200, errorCode: null,
+  });
+
+  /** Settles like a data plane, then consumes everything in the stream. */
+  async function spend(orgId: string, keyId: string, ...costs: bigint[]): Promise<void> {
+    for (const cost of costs) await h.store.settle({ event: event(orgId, keyId, cost), consumption: [] });
+    await consumer.close();
+  }
+
+  const driftOf = async (orgId: string) => (await reconcile(h.database.db, h.store)).orgs.filter((o) => o.orgId === orgId);
+
+  it('keeps the balance row equal to the ledger, in the same transaction as every entry', async () => {
+    const { orgId, keyId } = await newOrg('2');
+    await spend(orgId, keyId, 5n, 7n);
+    await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId, amount: '-0.5', reason: 'fix', idempotencyKey: `fix-${orgId}` });
+    expect(await ledgerBalance(h.database.db, orgId)).toBe(2n * CREDIT - 12n - CREDIT / 2n);
+    expect(await ledgerSum(h.database.db, orgId)).toBe(2n * CREDIT - 12n - CREDIT / 2n);
+    const gql = await h.gql(`query($id: ID!) { org(id: $id) { balance } }`, { id: orgId });
+    expect(gql.data?.org.balance).toBe('1.499999988');
+  });
+
+  it('writes one low-balance alert per downward crossing of the threshold', async () => {
+    const { orgId, keyId } = await newOrg('1');
+    await h.database.db.update(orgs).set({ lowBalanceThreshold: CREDIT / 2n }).where(eq(orgs.id, orgId));
+    await spend(orgId, keyId, CREDIT / 4n); // 0.75: above
+    await spend(orgId, keyId, CREDIT / 4n + 1n); // just below 0.5: the crossing
+    await spend(orgId, keyId, 1n, 1n); // further below: no new alert
+    const alertsOf = () => h.database.db.select({ balance: orgAlerts.balance, threshold: orgAlerts.threshold, kind: orgAlerts.kind }).from(orgAlerts).where(eq(orgAlerts.orgId, orgId));
+    expect(await alertsOf()).toEqual([{ kind: 'low_balance', balance: CREDIT / 2n - 1n, threshold: CREDIT / 2n }]);
+    await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId, amount: '1', reason: 'top-up', idempotencyKey: `top-${orgId}` });
+    await spend(orgId, keyId, CREDIT); // back below: a second crossing
+    expect(await alertsOf()).toHaveLength(2);
+  });
+
+  it('reports no drift when the store, the stream and the ledger agree, unconsumed and dead-lettered events included', async () => {
+    const { orgId, keyId } = await newOrg('1');
+    await spend(orgId, keyId, 11n);
+    // Settled, not consumed yet: debited in the store only.
+    await h.store.settle({ event: event(orgId, keyId, 13n), consumption: [] });
+    // Debited in the store, then refused by the database: the consumer kept it as a dead letter.
+    await h.store.adjustBalance(orgId, -17n);
+    await h.database.db.insert(usageDeadLetters).values({ streamId: `test-${randomUUID()}`, requestId: `req_${randomUUID()}`, orgId, cost: 17n, storeDebited: 'true', payload: '{}', error: 'test' });
+    const report = await reconcile(h.database.db, h.store);
+    expect([report.orgs.filter((o) => o.orgId === orgId), report.deadLetters]).toEqual([[], { count: 1, cost: 17n }]);
+    await consumer.close();
+    expect(await driftOf(orgId)).toEqual([]);
+  });
+
+  it('finds a tampered store balance and a tampered balance row, and repairs both from the ledger', async () => {
+    const { orgId, keyId } = await newOrg('1');
+    await spend(orgId, keyId, 3n);
+    await h.store.adjustBalance(orgId, 500n);
+    await h.database.db.execute(sql`update org_balances set balance = balance + 7 where org_id = ${orgId}`);
+    const [found] = await driftOf(orgId);
+    expect([found!.drift, found!.rowDrift, found!.ledger, found!.store]).toEqual([500n, 7n, CREDIT - 3n, CREDIT - 3n + 500n]);
+    const repaired = await reconcile(h.database.db, h.store, { repair: true });
+    expect(repaired.repaired).toBe(true);
+    expect(await driftOf(orgId)).toEqual([]);
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: CREDIT - 3n, held: 0n });
+    expect(await ledgerBalance(h.database.db, orgId)).toBe(CREDIT - 3n);
+  });
+});
+
+describe('the control plane after Redis lost its data', () => {
+  let h: Harness;
+  let redis: Awaited<ReturnType<typeof createTestRedis>>;
+  let raw: Redis;
+
+  beforeAll(async () => {
+    redis = await createTestRedis();
+    raw = new Redis(redis.url);
+    // Its watch runs only when the test calls it.
+    h = await createHarness({ store: new RedisStateStore(redis.url), storeWatch: { intervalMs: 3_600_000 } });
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await h?.cleanup();
+    await h?.store.close();
+    await redis?.cleanup();
+  });
+
+  it('notices by itself, republishes keys and balances from the ledger, then the epoch; usage settled meanwhile is debited once', async () => {
+    const orgId = (await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: 'Wiped' })).data.id as string;
+    await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId, amount: '1', reason: 'start', idempotencyKey: `start-${orgId}` });
+    const keyId = (await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'apiKey { id }', { orgId, name: 'k' })).data.apiKey.id as string;
+    const watch = h.controlPlane.storeWatch;
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, consumerName: 'wiped' });
+
+    await raw.flushall();
+    // A request in flight at the wipe settles now: no balance to debit, the event says so.
+    const inflight: UsageEvent = {
+      v: 2, requestId: `req_${randomUUID()}`, clientRequestId: null, orgId, keyId, model: 'm', tier: 'resale', lane: null, provider: 'openai',
+      channelId: null, byokCredentialId: null, upstreamModel: 'u', endpoint: 'chat', stream: false, usage: usage({ input: 1 }), usageSource: 'reported',
+      chargeKind: 'usage', cost: '40', providerCost: '0', hold: '40', overHold: false, attempts: [], startedAt: Date.now(), latencyMs: 1,
+      status: 'ok', httpStatus: 200, errorCode: null,
+    };
+    await h.store.settle({ event: inflight, consumption: [] });
+    expect(await h.store.getEpoch()).toBeNull();
+    await watch.check();
+    expect(watch.recoveries).toBe(1);
+    expect(await h.store.getEpoch()).not.toBeNull();
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: CREDIT, held: 0n });
+    const hash = (await h.database.db.query.apiKeys.findFirst({ where: { id: keyId } }))!.keyHash;
+    expect((await h.store.getKeyRecord(hash))?.id).toBe(keyId);
+    // The consumer recreates its group, writes the in-flight event, and debits the store once.
+    await consumer.close();
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: CREDIT - 40n, held: 0n });
+    expect(await ledgerBalance(h.database.db, orgId)).toBe(CREDIT - 40n);
+    await watch.check();
+    expect(watch.recoveries).toBe(1);
+    expect((await reconcile(h.database.db, h.store)).orgs).toEqual([]);
+  });
+});
