@@ -37,9 +37,9 @@ describe('data plane under store failures', () => {
     await redis?.stop();
   });
 
-  async function publish(): Promise<void> {
+  async function publish(epoch = 'published'): Promise<void> {
     await publishTestRoutes(store, masterKey, upstream.url, 'sk-fault-channel', PRICE);
-    await store.setEpoch('published');
+    await store.setEpoch(epoch);
   }
 
   async function dataPlane(env: Record<string, string> = {}): Promise<string> {
@@ -58,6 +58,14 @@ describe('data plane under store failures', () => {
     const response = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body });
     const text = await response.text();
     return { status: response.status, retryAfter: response.headers.get('retry-after'), code: response.status === 200 ? null : (JSON.parse(text) as { error: { code: string } }).error.code, ms: Date.now() - started };
+  };
+
+  const until = async (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 50));
+    }
   };
 
   const events = async (): Promise<UsageEvent[]> => {
@@ -103,18 +111,23 @@ describe('data plane under store failures', () => {
     expect((await post(base, cold.key.secret)).status).toBe(200);
   }, 60_000);
 
-  it('answers 503, never 401 or 402, while Redis is empty, until the state is republished', async () => {
+  it('answers 503, never 401 or 402, while Redis is empty, until the state is republished; then appends again the events the wipe lost', async () => {
     await publish();
     const customer = await createCustomer(store, 10_000_000_000n);
     const base = await dataPlane();
-    expect((await post(base, customer.key.secret)).status).toBe(200);
+    await events();
+    const before = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${customer.key.secret}`, 'content-type': 'application/json' }, body: HELLO });
+    expect(before.status).toBe(200);
+    const lostId = before.headers.get('x-request-id')!;
+    // Settled into the stream, not consumed yet: the wipe takes it.
+    await until(async () => (await store.unconsumedUsage(100)).length === 1);
     await redis.restartEmpty();
     // The data plane reconnects and drops its caches; nothing is published yet.
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await post(base, customer.key.secret));
     expect(answers.map((a) => [a.status, a.code])).toEqual(Array.from({ length: 5 }, () => [503, 'unavailable']));
-    // The control plane republishes (routes, the key, the balance, then the epoch).
-    await publish();
+    // The control plane republishes (routes, the key, the balance, then a new epoch).
+    await publish('republished');
     await store.putKeyRecord(customer.key.hash, { v: 2, id: customer.keyId, orgId: customer.orgId, defaultTier: 'resale', status: 'active', expiresAt: null, allowedTiers: null, planId: null });
     await store.seedBalance(customer.orgId, 10_000_000_000n);
     let status = 0;
@@ -123,6 +136,10 @@ describe('data plane under store failures', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(200);
+    // The data plane saw the epoch change and appended its recent events again, as not debited here.
+    await until(async () => (await store.unconsumedUsage(100)).some((d) => JSON.parse(d.payload).requestId === lostId));
+    const replayed = (await store.unconsumedUsage(100)).filter((d) => JSON.parse(d.payload).requestId === lostId);
+    expect(replayed.map((d) => d.storeDebited)).toEqual([false]);
   }, 60_000);
 
   it("settles a killed data plane's in-flight request exactly once, from another data plane, within seconds", async () => {

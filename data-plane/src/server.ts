@@ -109,6 +109,7 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
   const keys = new KeyCache(options.store);
   const byok = new ByokCredentials(options.store, options.masterKey, logger, options.providerBaseUrls ?? {});
   const breakers = new Breakers(options.store, { ...DEFAULT_BREAKER, ...options.breaker }, logger);
+  const settlements = new Settlements(options.store, logger);
   const ctx: GatewayContext = {
     store: options.store,
     keys,
@@ -123,8 +124,8 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
       retry: { ...DEFAULT_RETRY, ...options.retry },
       logger,
     },
-    settlements: new Settlements(options.store, logger),
-    lease: new InstanceLease(options.store, { ...DEFAULT_LEASE, ...options.lease }, logger),
+    settlements,
+    lease: new InstanceLease(options.store, { ...DEFAULT_LEASE, ...options.lease }, logger, settlements),
     outage: new StoreOutage({ ...DEFAULT_GRACE, ...options.grace }),
     inFlight: new InFlight(),
     logger,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger, StateStore } from '@tollgate/shared';
+import type { Settlements } from './settlements.ts';
 
 export interface LeaseSettings {
   /** How often this instance says it is alive. */
@@ -21,15 +22,19 @@ export class InstanceLease {
   readonly id = `dp_${randomBytes(8).toString('hex')}`;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** The store's epoch when last read; undefined before the first reading. */
+  private epoch: string | null | undefined = undefined;
 
   constructor(
     private readonly store: StateStore,
     private readonly settings: LeaseSettings,
     private readonly logger: Logger,
+    private readonly settlements: Settlements | null = null,
   ) {}
 
   async start(): Promise<void> {
     await this.store.heartbeat(this.id, Date.now());
+    this.epoch = await this.store.getEpoch();
     this.timer = setInterval(() => {
       this.running ??= this.tick().finally(() => {
         this.running = null;
@@ -41,6 +46,7 @@ export class InstanceLease {
   private async tick(): Promise<void> {
     const now = Date.now();
     try {
+      await this.watchEpoch();
       await this.store.heartbeat(this.id, now);
       for (const dead of await this.store.staleInstances(now - this.settings.deadAfterMs)) {
         if (dead === this.id) continue;
@@ -50,6 +56,21 @@ export class InstanceLease {
     } catch (error) {
       this.logger.warn('lease heartbeat or janitor failed; retrying', { error });
     }
+  }
+
+  /**
+   * A changed or vanished epoch means the store may have lost its data (Redis restarted empty):
+   * the events settled recently are appended again, so none that the lost stream held is missing
+   * from the books. Replaying after a mere republication (a control plane restart) is harmless.
+   */
+  private async watchEpoch(): Promise<void> {
+    const epoch = await this.store.getEpoch();
+    if (epoch === this.epoch) return;
+    const before = this.epoch;
+    this.epoch = epoch;
+    if (before === undefined || !this.settlements) return;
+    const replayed = await this.settlements.replayRecent();
+    this.logger.warn('the store epoch changed (its data may have been lost): recent usage events appended again', { replayed, epoch: epoch ?? 'none' });
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Logger, Settlement, StateStore } from '@tollgate/shared';
+import type { Logger, Settlement, StateStore, UsageEvent } from '@tollgate/shared';
 
 /** Backoff between attempts of one settlement: quick at first, then every 5 s until the store is back. */
 const RETRY_DELAYS_MS = [50, 200, 1_000, 2_000, 5_000];
@@ -11,15 +11,63 @@ const RETRY_DELAYS_MS = [50, 200, 1_000, 2_000, 5_000];
  * Closing waits for every settlement up to a bound; one still unwritten then (the store is gone
  * for good) is logged whole, at error level, for `tollgate reconcile` to replay.
  */
+/**
+ * How long, and how many, settled events are kept to be appended again if the store loses its data:
+ * the consumer normally takes an event within milliseconds, so a minute covers its lag many times.
+ */
+export interface JournalSettings {
+  windowMs: number;
+  maxEvents: number;
+}
+
+export const DEFAULT_JOURNAL: JournalSettings = { windowMs: 60_000, maxEvents: 50_000 };
+
 export class Settlements {
   private readonly inFlight = new Set<Promise<void>>();
   private closing = false;
+  /** Events settled recently, oldest first, with when: replayed after a store reset. */
+  private journal: { at: number; event: UsageEvent }[] = [];
+  private journalStart = 0;
 
   constructor(
     private readonly store: StateStore,
     private readonly logger: Logger,
     readonly maxBuffered = 100_000,
+    private readonly journalSettings: JournalSettings = DEFAULT_JOURNAL,
   ) {}
+
+  /** Events settled within the journal's window (the most recent `maxEvents`). */
+  recent(nowMs = Date.now()): UsageEvent[] {
+    this.prune(nowMs);
+    return this.journal.slice(this.journalStart).map((j) => j.event);
+  }
+
+  private remember(event: UsageEvent): void {
+    const now = Date.now();
+    this.journal.push({ at: now, event });
+    this.prune(now);
+  }
+
+  private prune(nowMs: number): void {
+    const { windowMs, maxEvents } = this.journalSettings;
+    while (this.journalStart < this.journal.length && (this.journal.length - this.journalStart > maxEvents || this.journal[this.journalStart]!.at < nowMs - windowMs)) this.journalStart++;
+    // Compact now and then, so dropping the oldest stays O(1) amortised.
+    if (this.journalStart > 1_024 && this.journalStart * 2 > this.journal.length) {
+      this.journal = this.journal.slice(this.journalStart);
+      this.journalStart = 0;
+    }
+  }
+
+  /**
+   * After the store lost its data, appends again every event settled within the journal window:
+   * those the lost stream still held would otherwise never reach the ledger. The consumer is
+   * idempotent on the request id, so events it had already written add nothing.
+   */
+  async replayRecent(): Promise<number> {
+    const events = this.recent();
+    if (events.length > 0) await this.store.replayUsage(events);
+    return events.length;
+  }
 
   get pending(): number {
     return this.inFlight.size;
@@ -34,6 +82,7 @@ export class Settlements {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.store.settle(settlement);
+        this.remember(settlement.event);
         if (attempt > 0) this.logger.info('settlement written after retries', { requestId: settlement.event.requestId, attempts: attempt + 1 });
         return;
       } catch (error) {

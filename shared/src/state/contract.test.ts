@@ -558,6 +558,18 @@ describe.each([...storeAdapters, clusterStoreAdapter])('state store contract: %s
       expect(await store.getBalance(other)).toBeNull();
     });
 
+    it('replays events as not debited here, touching no balance', async () => {
+      const org = await newOrg(1_000n);
+      await store.replayUsage([usageEvent(org, 'lost-1', 5n), usageEvent(org, 'lost-2', 6n)]);
+      expect(await ofOrg(org)).toEqual([
+        ['lost-1', false],
+        ['lost-2', false],
+      ]);
+      expect(await store.getBalance(org)).toEqual({ balance: 1_000n, held: 0n });
+      const all = await store.readUsage(unique('c'), 10_000, 0);
+      await store.ackUsage(all.map((d) => d.id));
+    });
+
     it('lists every event not yet acknowledged, delivered or not', async () => {
       const org = await newOrg(1_000n);
       for (const id of ['p1', 'p2', 'p3']) await store.settle(settlement(org, id, 1n));

@@ -461,6 +461,10 @@ export class MemoryStateStore implements StateStore {
     return out;
   }
 
+  async replayUsage(events: readonly UsageEvent[]): Promise<void> {
+    for (const event of events) this.append(encodeUsageEvent(event), false);
+  }
+
   async unconsumedUsage(limit: number): Promise<UsageDelivery[]> {
     return this.stream.slice(0, limit).map((e) => ({ id: e.id, payload: e.payload, storeDebited: e.storeDebited }));
   }

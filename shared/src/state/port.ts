@@ -107,6 +107,12 @@ export interface StateStore {
   /** Takes over events delivered to consumers that died without acknowledging them. */
   claimStaleUsage(consumer: string, minIdleMs: number, count: number): Promise<UsageDelivery[]>;
   ackUsage(ids: string[]): Promise<void>;
+  /**
+   * Appends events again after the store lost its data (their settlement was in the lost stream):
+   * marked as not debited here, so the consumer writes each once (idempotent on the request id)
+   * and debits the store only for those the ledger did not have.
+   */
+  replayUsage(events: readonly UsageEvent[]): Promise<void>;
   /** Every event appended and not yet acknowledged (delivered or not), oldest first, at most `limit`. */
   unconsumedUsage(limit: number): Promise<UsageDelivery[]>;
 

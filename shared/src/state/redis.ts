@@ -14,7 +14,7 @@ import {
   type KeyRecord,
   type RouteTable,
 } from '../snapshot.ts';
-import { encodeUsageEvent } from '../usage.ts';
+import { encodeUsageEvent, type UsageEvent } from '../usage.ts';
 import {
   affinityKey,
   ANNOUNCE_CHANNEL,
@@ -451,6 +451,10 @@ export class RedisStateStore implements StateStore {
       await this.cmd.xack(stream, USAGE_GROUP, ...entries);
       await this.cmd.xdel(stream, ...entries);
     }
+  }
+
+  async replayUsage(events: readonly UsageEvent[]): Promise<void> {
+    for (const event of events) await this.cmd.xadd(orgKeys(event.orgId).stream, '*', 'e', encodeUsageEvent(event), 'd', '0');
   }
 
   async unconsumedUsage(limit: number): Promise<UsageDelivery[]> {
