@@ -1,4 +1,15 @@
 import type { FinishReason } from '../../canonical/events.ts';
+import { readStopSequence as readAnthropicStopSequence } from '../anthropic/finish.ts';
+import { field } from '../json.ts';
+
+/**
+ * The stop sequence that ended an answer, beside the `stop_sequence` stop reason: Converse carries
+ * it only among the model's own fields (`additionalModelResponseFields`, asked for with
+ * `/stop_sequence`), where Anthropic models put their `stop_sequence`; null when it is not there.
+ */
+export function readStopSequence(stopReason: unknown, additionalFields: unknown): string | null {
+  return readAnthropicStopSequence(stopReason, field(additionalFields, 'stop_sequence'));
+}
 
 /**
  * Converse stop reasons (MessageStopEvent.stopReason) into ours; null when there is none. A reason

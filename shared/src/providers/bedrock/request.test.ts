@@ -128,6 +128,8 @@ describe('Bedrock prepareChat', () => {
       ],
       system: [{ text: 'You are terse.' }, { text: 'Answer in one line.' }],
       inferenceConfig: { maxTokens: 512, temperature: 0.3, topP: 0.9, stopSequences: ['###'] },
+      // With stop sequences, the one that ended the answer is asked back (models that do not say ignore it).
+      additionalModelResponseFieldPaths: ['/stop_sequence'],
       toolConfig: {
         tools: [
           {

@@ -187,6 +187,9 @@ export function converseBody(request: ChatRequest): Record<string, unknown> {
   if (s.topP !== null) inference.topP = s.topP;
   if (s.stop.length > 0) inference.stopSequences = s.stop;
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
+  // Converse's stopReason does not say which sequence matched; Anthropic models report it as their
+  // own `stop_sequence` field when asked, and Converse ignores the path for models without it.
+  if (s.stop.length > 0) body.additionalModelResponseFieldPaths = ['/stop_sequence'];
 
   const choice = request.toolChoice;
   if (request.tools.length > 0 && (choice?.type !== 'none' || usesTools)) {

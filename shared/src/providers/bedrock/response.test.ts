@@ -68,6 +68,15 @@ describe('Bedrock parseChatResponse', () => {
     expect(adapter.parseChatResponse(answer(uses)).choices[0]?.toolCalls).toHaveLength(128);
   });
 
+  it('keeps the stop sequence that ended the answer when the model reports it, and only with that stop reason', () => {
+    const stopped = (stopReason: string, fields: unknown) => adapter.parseChatResponse(answer([{ text: 'Paris' }], { stopReason, additionalModelResponseFields: fields })).choices[0];
+    expect([stopped('stop_sequence', { stop_sequence: '###' }), stopped('stop_sequence', null), stopped('end_turn', { stop_sequence: '###' })].map((c) => [c?.finishReason, c?.stopSequence])).toEqual([
+      ['stop', '###'],
+      ['stop', undefined],
+      ['stop', undefined],
+    ]);
+  });
+
   it('maps guardrail and length stops', () => {
     expect(adapter.parseChatResponse(answer([{ text: 'x' }], { stopReason: 'guardrail_intervened' })).choices[0]?.finishReason).toBe('content_filter');
     expect(adapter.parseChatResponse(answer([{ text: 'x' }], { stopReason: 'max_tokens' })).choices[0]?.finishReason).toBe('length');

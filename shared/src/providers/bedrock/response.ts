@@ -1,7 +1,7 @@
 import type { ChatResponse, ToolCall } from '../../canonical/chat.ts';
 import { UpstreamFormatError } from '../adapter.ts';
 import { arrayField, asRecord, field, stringField } from '../json.ts';
-import { readStopReason } from './finish.ts';
+import { readStopReason, readStopSequence } from './finish.ts';
 import { readBedrockUsage } from './usage.ts';
 
 /** Most tool calls read from one answer; a provider sending more is not believed. */
@@ -38,6 +38,7 @@ export function parseConverseResponse(body: Uint8Array, created: number): ChatRe
       toolCalls.push({ id: stringField(use, 'toolUseId') ?? `tooluse_${toolCalls.length}`, name, arguments: input === undefined ? '{}' : JSON.stringify(input) });
     }
   }
+  const stopSequence = readStopSequence(field(payload, 'stopReason'), field(payload, 'additionalModelResponseFields'));
   return {
     id: '',
     model: '',
@@ -50,6 +51,7 @@ export function parseConverseResponse(body: Uint8Array, created: number): ChatRe
         refusal: null,
         toolCalls,
         finishReason: readStopReason(field(payload, 'stopReason')) ?? 'stop',
+        ...(stopSequence !== null ? { stopSequence } : {}),
       },
     ],
     usage: readBedrockUsage(field(payload, 'usage')),

@@ -221,6 +221,19 @@ describe('Bedrock stream decoder: events', () => {
     expect(eventsOf(frames).map((e) => (e.type === 'finish' ? e.reason : e.type))).toEqual(['stop', 'stop', 'length', 'length', 'tool_calls', 'content_filter', 'content_filter', 'error', 'error', 'stop']);
   });
 
+  it('keeps the stop sequence messageStop reports among the additional model fields, only with that stop reason', () => {
+    const frames = run([
+      event('messageStop', { stopReason: 'stop_sequence', additionalModelResponseFields: { stop_sequence: '###' } }),
+      event('messageStop', { stopReason: 'end_turn', additionalModelResponseFields: { stop_sequence: '###' } }),
+      event('messageStop', { stopReason: 'stop_sequence' }),
+    ]).frames;
+    expect(eventsOf(frames)).toEqual([
+      { type: 'finish', choice: 0, reason: 'stop', stopSequence: '###' },
+      { type: 'finish', choice: 0, reason: 'stop' },
+      { type: 'finish', choice: 0, reason: 'stop' },
+    ]);
+  });
+
   it('reads every exception Bedrock names, and the generic error message type', () => {
     const frames = run([
       exception('throttlingException', { message: 'Too many requests, please wait before trying again.' }),

@@ -2,7 +2,7 @@ import type { StreamEvent } from '../../canonical/events.ts';
 import { EventStreamDecoder, EventStreamError, stringHeader, type EventStreamMessage } from '../../wire/event-stream.ts';
 import { UpstreamFormatError, type DecodedFrame, type StreamDecoder, type StreamLimits } from '../adapter.ts';
 import { field, indexField, stringField } from '../json.ts';
-import { readStopReason } from './finish.ts';
+import { readStopReason, readStopSequence } from './finish.ts';
 import { MAX_TOOL_CALLS } from './response.ts';
 import { readBedrockUsage } from './usage.ts';
 
@@ -110,7 +110,8 @@ export class BedrockStreamDecoder implements StreamDecoder {
       }
       case 'messageStop': {
         const reason = readStopReason(field(payload, 'stopReason'));
-        return reason === null ? [] : [{ type: 'finish', choice: 0, reason }];
+        const stopSequence = readStopSequence(field(payload, 'stopReason'), field(payload, 'additionalModelResponseFields'));
+        return reason === null ? [] : [{ type: 'finish', choice: 0, reason, ...(stopSequence !== null ? { stopSequence } : {}) }];
       }
       case 'metadata': {
         const usage = readBedrockUsage(field(payload, 'usage'));
