@@ -204,7 +204,7 @@ const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/(
 /** AWS refuses a request signed more than 5 minutes away from its own clock. */
 const MAX_SKEW_MS = 5 * 60 * 1000;
 
-export function checkSignature(request: SeenRequest, keys: AwsKeys, service = 'bedrock'): SignatureCheck & { errorType?: string } {
+export function checkSignature(request: SeenRequest, keys: AwsKeys, service = 'bedrock', now = Date.now()): SignatureCheck & { errorType?: string } {
   const fail = (reason: string, errorType = 'InvalidSignatureException') => ({ ok: false, reason, errorType });
   const m = AUTHORIZATION.exec(request.headers.authorization ?? '');
   if (m === null) return fail('missing or malformed Authorization', 'IncompleteSignatureException');
@@ -214,7 +214,7 @@ export function checkSignature(request: SeenRequest, keys: AwsKeys, service = 'b
   if (amzDate === null || !/^\d{8}T\d{6}Z$/.test(amzDate)) return fail('missing or malformed x-amz-date');
   if (amzDate.slice(0, 8) !== day) return fail('credential scope date differs from x-amz-date');
   const signedAt = Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8), +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15));
-  if (Math.abs(Date.now() - signedAt) > MAX_SKEW_MS) return fail('signature expired or from the future');
+  if (Math.abs(now - signedAt) > MAX_SKEW_MS) return fail('signature expired or from the future');
   if (region !== keys.region || signedService !== service) return fail(`scope ${region}/${signedService} is not ${keys.region}/${service}`);
   const names = signedHeaders.split(';');
   if (!names.includes('host') || !names.includes('x-amz-date')) return fail('host and x-amz-date must be signed');
