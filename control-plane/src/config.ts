@@ -23,6 +23,8 @@ export interface Config {
   /** Introspection and suggestions in production (off unless set). */
   introspection: boolean | undefined;
   graphiql: boolean | undefined;
+  /** TOLLGATE_USAGE_CLAIM_IDLE_MS: usage entries another consumer held this long are taken over. */
+  usageClaimIdleMs: number;
 }
 
 export class ConfigError extends Error {
@@ -64,5 +66,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlMaxBodyBytes: integer(env, 'TOLLGATE_GRAPHQL_MAX_BODY_BYTES', 1_000_000, 1_000, 100_000_000),
     introspection: flag(env, 'TOLLGATE_GRAPHQL_INTROSPECTION'),
     graphiql: flag(env, 'TOLLGATE_GRAPHIQL'),
+    usageClaimIdleMs: integer(env, 'TOLLGATE_USAGE_CLAIM_IDLE_MS', 15_000, 100, 3_600_000),
   };
 }

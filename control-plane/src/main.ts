@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     corsOrigins: config.corsOrigins,
     publicUrl: config.publicUrl,
     limits: { maxBodyBytes: config.graphqlMaxBodyBytes },
+    consumerClaimIdleMs: config.usageClaimIdleMs,
     ...(config.introspection !== undefined ? { introspection: config.introspection } : {}),
     ...(config.graphiql !== undefined ? { graphiql: config.graphiql } : {}),
   });

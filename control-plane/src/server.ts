@@ -39,6 +39,8 @@ export interface ControlPlaneOptions {
   rateLimits?: RateLimits;
   /** Name of this process in the usage stream's consumer group. */
   consumerName?: string;
+  /** See UsageConsumerOptions.claimIdleMs. */
+  consumerClaimIdleMs?: number;
   /** How often the store is checked for a reset (its data lost) and undebited usage swept. */
   storeWatch?: StoreWatchOptions;
   /** Where BYOK test calls go instead of a provider's catalogue base URL (tests, egress proxies). */
@@ -118,6 +120,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     store: options.store,
     logger: logger.child({ component: 'usage-consumer' }),
     ...(options.consumerName ? { consumerName: options.consumerName } : {}),
+    ...(options.consumerClaimIdleMs ? { claimIdleMs: options.consumerClaimIdleMs } : {}),
   });
   const services: ServiceContext = {
     db: options.db,

@@ -47,8 +47,16 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   });
 }
 
+/** A throwaway Postgres that can also be stopped and started again on its data (a database outage). */
+export interface BreakablePostgres extends RunningServer {
+  /** Shuts the server down (fast shutdown: clients are disconnected), keeping its data. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  resume(): Promise<void>;
+}
+
 /** A throwaway Postgres: initdb into a temp dir, random port, loopback only, no durability. */
-export async function startPostgres(): Promise<RunningServer> {
+export async function startPostgres(): Promise<BreakablePostgres> {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-pg-'));
   const asRoot = process.getuid?.() === 0;
@@ -59,13 +67,23 @@ export async function startPostgres(): Promise<RunningServer> {
   const data = join(dir, 'data');
   execFileSync(`${bin}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], { stdio: 'ignore', ...owner });
   const port = await freePort();
-  const child = spawn(`${bin}/postgres`, [
-    '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200',
-  ], { stdio: 'ignore', ...owner });
-  await waitForPort(port, child, 'postgres');
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(`${bin}/postgres`, [
+      '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200',
+    ], { stdio: 'ignore', ...owner });
+    await waitForPort(port, child, 'postgres');
+    return child;
+  };
+  let child = await launch();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async halt() {
+      await stopChild(child, 'SIGINT');
+    },
+    async resume() {
+      child = await launch();
+    },
     async stop() {
       await stopChild(child, 'SIGINT');
       rmSync(dir, { recursive: true, force: true });
