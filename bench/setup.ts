@@ -89,9 +89,14 @@ export async function setUpTollgate(options: SetupOptions): Promise<BenchTenant>
   const channelInput = { name: 'bench-upstream', baseUrl: options.upstreamBaseUrl, tier: 'resale' };
   let perTier = true;
   let channel: { id: string };
+  const createChannel = (extra: Record<string, unknown>) =>
+    mutate('createChannel', 'CreateChannelInput', 'id', { ...channelInput, provider: 'custom', credential: 'sk-bench-upstream-key', maxConcurrency: CHANNEL_CONCURRENCY, ...extra });
   try {
-    channel = await mutate('createChannel', 'CreateChannelInput', 'id', {
-      ...channelInput, provider: 'custom', credential: 'sk-bench-upstream-key', maxConcurrency: CHANNEL_CONCURRENCY,
+    // The fake upstream listens on this host: a private address, reachable only when the channel
+    // allows it (control planes before that flag reach it without).
+    channel = await createChannel({ allowPrivateNetwork: true }).catch((error: Error) => {
+      if (/allowPrivateNetwork/.test(error.message)) return createChannel({});
+      throw error;
     });
   } catch (error) {
     if (!/Cannot query field \\?"createChannel\\?"|Unknown type \\?"CreateChannelInput/.test((error as Error).message)) throw error;

@@ -168,7 +168,8 @@ describe.each([embedded, distributed])('end to end: $name', (mode) => {
   it('step 3: an operator sets up org, channel, model with price, credit and a customer key over GraphQL', async () => {
     orgId = (await mutate('createOrg', 'CreateOrgInput', 'id name', { name: 'Acme' })).id;
     const channel = await mutate('createChannel', 'CreateChannelInput', 'id credentialLast4 tier', {
-      name: 'upstream-main', provider: 'openai', baseUrl: fake.url, credential: UPSTREAM_KEY, tier: 'resale',
+      // The fake listens on 127.0.0.1: a private address, which a channel reaches only when allowed.
+      name: 'upstream-main', provider: 'openai', baseUrl: fake.url, credential: UPSTREAM_KEY, tier: 'resale', allowPrivateNetwork: true,
     });
     expect(channel.credentialLast4).toBe(UPSTREAM_KEY.slice(-4));
     await mutate('createModel', 'CreateModelInput', 'id name', {

@@ -10,7 +10,9 @@ export async function startEmbeddedDataPlane(options: {
   masterKey: Buffer;
   host: string;
   port: number;
+  /** The control plane's: a channel pointing there is a loop, like one pointing at the data plane. */
+  listenerPorts?: number[];
   logger: Logger;
 }): Promise<{ port: number; close(): Promise<void> }> {
-  return createDataPlane({ store: options.store, masterKey: options.masterKey, host: options.host, port: options.port, logger: options.logger });
+  return createDataPlane({ store: options.store, masterKey: options.masterKey, host: options.host, port: options.port, listenerPorts: options.listenerPorts ?? [], logger: options.logger });
 }

@@ -71,6 +71,8 @@ async function main(): Promise<void> {
     corsOrigins: config.corsOrigins,
     publicUrl: config.publicUrl,
     limits: { maxBodyBytes: config.graphqlMaxBodyBytes },
+    // The ports configured; those bound (port 0 picks one) are added once listening.
+    listenerPorts: [config.controlPlanePort, config.dataPlanePort].filter((port) => port !== 0),
     consumerClaimIdleMs: config.usageClaimIdleMs,
     ...(config.introspection !== undefined ? { introspection: config.introspection } : {}),
     ...(config.graphiql !== undefined ? { graphiql: config.graphiql } : {}),
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
   await controlPlane.start();
 
   const http = await listenHttp(controlPlane, { host: config.controlPlaneHost, port: config.controlPlanePort });
+  controlPlane.services.listenerPorts.add(http.port);
   logger.info(`control plane listening on http://${config.controlPlaneHost}:${http.port}/graphql`);
 
   let dataPlane: { port: number; close(): Promise<void> } | null = null;
@@ -89,8 +92,10 @@ async function main(): Promise<void> {
       masterKey: ring.current,
       host: config.dataPlaneHost,
       port: config.dataPlanePort,
+      listenerPorts: [http.port],
       logger: logger.child({ plane: 'data' }),
     });
+    controlPlane.services.listenerPorts.add(dataPlane.port);
     logger.info(`data plane listening on http://${config.dataPlaneHost}:${dataPlane.port}`);
   }
   if ((await operatorCount(database.db)) === 0) {

@@ -45,6 +45,8 @@ export interface ControlPlaneOptions {
   storeWatch?: StoreWatchOptions;
   /** Where BYOK test calls go instead of a provider's catalogue base URL (tests, egress proxies). */
   providerBaseUrls?: Partial<Record<ProviderId, string>>;
+  /** Ports Tollgate listens on (this API, the data plane): channels may not point at them. */
+  listenerPorts?: readonly number[];
 }
 
 export interface ControlPlane {
@@ -130,6 +132,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     outbox,
     logger,
     ...(options.providerBaseUrls ? { providerBaseUrls: options.providerBaseUrls } : {}),
+    listenerPorts: new Set(options.listenerPorts ?? []),
   };
   const auth = new WeakMap<Request, RequestAuth>();
   const cookies = new WeakMap<Request, string[]>();

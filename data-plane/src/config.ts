@@ -16,6 +16,8 @@ export interface DataPlaneConfig {
   lease: Partial<LeaseSettings>;
   grace: Partial<GraceSettings>;
   trustedProxies: string[];
+  /** The control plane's port on this host (CONTROL_PLANE_PORT, default 4000): a channel pointing there is a loop. */
+  controlPlanePort: number;
 }
 
 export class ConfigError extends Error {
@@ -76,6 +78,7 @@ export function readConfig(env: NodeJS.ProcessEnv): DataPlaneConfig {
     redisTimeoutMs: integer(env, 'TOLLGATE_REDIS_TIMEOUT_MS', 50, 60_000) ?? 2_000,
     lease: defined({ deadAfterMs: integer(env, 'TOLLGATE_INSTANCE_DEAD_AFTER_MS', 1_000, 600_000) }),
     trustedProxies: trustedProxies(env.TOLLGATE_TRUSTED_PROXIES),
+    controlPlanePort: integer(env, 'CONTROL_PLANE_PORT', 1, 65_535) ?? 4000,
     grace: defined({ graceMs: integer(env, 'TOLLGATE_OUTAGE_GRACE_MS', 0, 3_600_000), perOrgAllowance: credits(env, 'TOLLGATE_OUTAGE_ALLOWANCE') }),
   };
 }

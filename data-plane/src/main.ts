@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     lease: config.lease,
     grace: config.grace,
     trustedProxies: config.trustedProxies,
+    listenerPorts: [config.controlPlanePort],
     ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
   });
   logger.info(`data plane listening on http://${config.host}:${dataPlane.port}`);

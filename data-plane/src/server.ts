@@ -55,9 +55,15 @@ export interface DataPlaneOptions {
   trustedProxies?: string[];
   /**
    * Where BYOK calls to a provider go instead of its public API (an egress proxy, a regional
-   * endpoint; tests point them at local fakes). Operator channels carry their own base URL.
+   * endpoint; tests point them at local fakes). Operator channels carry their own base URL. The
+   * operator's choice, so it may be on a private network; a customer's own endpoint never is.
    */
   providerBaseUrls?: Partial<Record<ProviderId, string>>;
+  /**
+   * Ports of Tollgate's other listeners on this host (the control plane's). A channel that would
+   * connect to one of them, or to this data plane's own port, is a loop and refused.
+   */
+  listenerPorts?: number[];
   /**
    * Forward a provider's bytes as they came when it speaks the client's format (default on). Off,
    * every answer is rendered from canonical events: slower, identical in meaning (a test pins it).
@@ -109,6 +115,8 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
   const keys = new KeyCache(options.store);
   const byok = new ByokCredentials(options.store, options.masterKey, logger, options.providerBaseUrls ?? {});
   const breakers = new Breakers(options.store, { ...DEFAULT_BREAKER, ...options.breaker }, logger);
+  // Filled in with our own port once listening; pools read it at connect time.
+  const ownPorts = new Set(options.listenerPorts ?? []);
   const settlements = new Settlements(options.store, logger);
   const ctx: GatewayContext = {
     store: options.store,
@@ -117,7 +125,7 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
     byok,
     dispatch: {
       capacity: new Capacity(),
-      pools: new UpstreamPools(options.maxConnectionsPerOrigin === undefined ? {} : { maxConnections: options.maxConnectionsPerOrigin }),
+      pools: new UpstreamPools({ ownPorts, ...(options.maxConnectionsPerOrigin === undefined ? {} : { maxConnections: options.maxConnectionsPerOrigin }) }),
       limits: { maxResponseBytes: 32 * 1024 * 1024, maxFrameChars: 1024 * 1024, maxErrorBodyBytes: 64 * 1024, ...options.limits },
       breakers,
       affinity: new Affinity(options.store, options.affinityTtlMs ?? 5 * 60_000, logger),
@@ -203,6 +211,7 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
     app.listen(host, options.port ?? 0, (socket) => (socket ? resolve(socket) : reject(new Error(`data plane cannot listen on ${host}:${options.port ?? 0}`))));
   });
   const port = uWS.us_socket_local_port(listenSocket);
+  ownPorts.add(port);
 
   let closing: Promise<void> | null = null;
   return {

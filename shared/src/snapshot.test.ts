@@ -30,6 +30,7 @@ function channel(id: string, tier: ChannelRecord['tier']): ChannelRecord {
     id, name: `internal ${id}`, provider: 'openai', protocol: 'openai', baseUrl: 'https://api.openai.com/v1', tier,
     credentialSealed: 'e1.kid.a.b.c.d', enabled: true, timeouts: { connectMs: 1_000, firstByteMs: 2_000, idleMs: 3_000, totalMs: 4_000 },
     retries: 0, modelMap: { 'gpt-4o': 'gpt-4o-2024-08-06' }, extraHeaders: { 'http-referer': 'https://example.com' }, maxConcurrency: 8,
+    allowPrivateNetwork: tier === 'cheap',
   };
 }
 
@@ -249,10 +250,20 @@ describe('route tables', () => {
   const mapNames = ['channels', 'models', 'plans', 'modelMap', 'extraHeaders', 'prices'];
   const fieldPaths = tablePaths.filter(([, p]) => typeof p[p.length - 1] !== 'number' && !mapNames.includes(String(p[p.length - 2])));
 
-  it.each(fieldPaths)('accept %s missing only if it is an optional price or a nullable field', (field, path) => {
-    const accepted = optionalPriceField.test(field) || nullablePlanField.test(field);
+  // Fields newer than the table format: a table from an older control plane lacks them.
+  const defaultedField = /^channels\.[\w-]+\.allowPrivateNetwork$/;
+
+  it.each(fieldPaths)('accept %s missing only if it is an optional price, a nullable field or one with a default', (field, path) => {
+    const accepted = optionalPriceField.test(field) || nullablePlanField.test(field) || defaultedField.test(field);
     const changed = without(table, path);
-    expect(tableOutcome(changed)).toEqual(expected(path, nullablePlanField.test(field) ? withValue(table, path, null) : changed, accepted));
+    const read = nullablePlanField.test(field) ? withValue(table, path, null) : defaultedField.test(field) ? withValue(table, path, false) : changed;
+    expect(tableOutcome(changed)).toEqual(expected(path, read, accepted));
+  });
+
+  it('read a channel published before allowPrivateNetwork existed as public-only', () => {
+    const old = without(table, ['channels', 'ch-b', 'allowPrivateNetwork']);
+    expect(table.channels['ch-b']!.allowPrivateNetwork).toBe(true);
+    expect(decodeTable(old).channels['ch-b']!.allowPrivateNetwork).toBe(false);
   });
 
   it('refuse a channel of tier byok: byok requests use only the org own credentials', () => {

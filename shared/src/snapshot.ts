@@ -100,6 +100,12 @@ export interface ChannelRecord {
   extraHeaders: Record<string, string>;
   /** Concurrent requests to this channel; more are refused (no hidden queue). */
   maxConcurrency: number;
+  /**
+   * The channel may reach loopback, private, link-local and CGNAT addresses (the operator's own
+   * network); otherwise only public ones. Never metadata addresses, never Tollgate's own listeners.
+   * Absent in tables from control planes before it existed: false.
+   */
+  allowPrivateNetwork: boolean;
 }
 
 export interface RouteTarget {
@@ -335,6 +341,7 @@ function decodeChannel(value: unknown, id: string): ChannelRecord {
     modelMap: stringMap(o.modelMap, `${what}.modelMap`),
     extraHeaders: stringMap(o.extraHeaders, `${what}.extraHeaders`),
     maxConcurrency: int(o, 'maxConcurrency', what, 1),
+    allowPrivateNetwork: o.allowPrivateNetwork === undefined ? false : bool(o, 'allowPrivateNetwork', what),
   };
 }
 

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { adapterFor, byokCredentialAad, BYOK_PROVIDERS, decodeCredential, openSecret, PROVIDERS } from '@tollgate/shared';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../../../test/fakes/openai-upstream.ts';
+import { byokCredentials } from '../db/schema/index.ts';
+import { sealByokCredential } from '../services/credentials.ts';
 import { rowsOf } from '../services/ledger.ts';
 import { captureLogger, createModel, createOrg, PRICE } from '../testing/fixtures.ts';
 import { createHarness, mutate, type Harness } from '../testing/harness.ts';
@@ -147,6 +150,33 @@ describe('testByokCredential', () => {
     const seen = fake.requests.length;
     const r = await mutate(h, 'testByokCredential', 'TestByokCredentialInput', TEST_FIELDS, { orgId, provider: UNCALLABLE!.id, upstreamModel: 'model-x' });
     expect(r).toMatchObject({ typename: 'UnsupportedProtocolError', message: expect.stringContaining(UNCALLABLE!.protocol) });
+    expect(fake.requests.length).toBe(seen);
+  });
+});
+
+describe('BYOK endpoints', () => {
+  const azure = (endpoint: string) => JSON.stringify({ endpoint, apiKey: 'azure-key-0123456789', apiVersion: '2024-10-21' });
+
+  it('refuses a customer endpoint that is not a public address, whatever its spelling, storing nothing', async () => {
+    const orgId = await createOrg(h);
+    for (const endpoint of ['https://127.0.0.1', 'https://2130706433', 'https://0x7f.1', 'https://0177.0.0.1', 'https://[::ffff:127.0.0.1]', 'https://[::ffff:7f00:1]', 'https://localhost', 'https://10.0.0.8', 'https://169.254.169.254', 'https://metadata.google.internal', 'https://[fd00:ec2::254]']) {
+      const r = await setCredential(orgId, 'azure', azure(endpoint));
+      expect({ endpoint, typename: r.typename }).toEqual({ endpoint, typename: 'ValidationError' });
+      expect(r.message).toMatch(/^endpoint: .* (is|resolves to) an? [a-z -]+ address; it must be a public address$/);
+    }
+    expect(await credentialsOf(orgId)).toEqual([]);
+    expect((await setCredential(orgId, 'azure', azure('https://my-resource.openai.azure.com'))).typename).toBe('MutationSetByokCredentialSuccess');
+  });
+
+  it('checks the resolved address at connect time, so a stored endpoint that resolves to loopback sends nothing', async () => {
+    const orgId = await createOrg(h);
+    // As if stored before the check existed (or through a name the URL cannot show is local).
+    const id = randomUUID();
+    const credential = { kind: 'azure' as const, endpoint: `http://localhost:${new URL(fake.url).port}`, apiKey: 'azure-key-0123456789', apiVersion: '2024-10-21', deployment: null };
+    await h.database.db.insert(byokCredentials).values({ id, orgId, provider: 'azure', credentialSealed: sealByokCredential(h.masterKey, orgId, id, credential), credentialLast4: '6789' });
+    const seen = fake.requests.length;
+    const r = await mutate(h, 'testByokCredential', 'TestByokCredentialInput', 'ok status error', { orgId, provider: 'azure', upstreamModel: 'gpt-4o' });
+    expect(r.data).toEqual({ ok: false, status: null, error: 'upstream address not allowed: localhost resolves to a loopback address; nothing was sent' });
     expect(fake.requests.length).toBe(seen);
   });
 });

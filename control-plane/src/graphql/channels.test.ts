@@ -305,3 +305,101 @@ describe('testChannel', () => {
     expect(r.typename).toBe('NotFoundError');
   });
 });
+
+describe('upstream address safety', () => {
+  const TEST_FIELDS = 'ok status error';
+  const fakePort = (): string => new URL(fake.url).port;
+
+  async function saveChannel(baseUrl: string, extra: Record<string, unknown> = {}) {
+    return mutate(h, 'createChannel', 'CreateChannelInput', 'id baseUrl allowPrivateNetwork', { name: unique('net'), provider: 'custom', tier: 'resale', credential: KEY, baseUrl, ...extra });
+  }
+
+  it('allowPrivateNetwork defaults to false, is set on create and update, and is published', async () => {
+    const created = await saveChannel(fake.url);
+    expect(created.data).toMatchObject({ allowPrivateNetwork: false });
+    expect(await published(created.data.id)).toMatchObject({ allowPrivateNetwork: false });
+    const opened = await mutate(h, 'updateChannel', 'UpdateChannelInput', 'allowPrivateNetwork', { id: created.data.id, allowPrivateNetwork: true });
+    expect(opened.data).toEqual({ allowPrivateNetwork: true });
+    expect(await published(created.data.id)).toMatchObject({ allowPrivateNetwork: true });
+    // Left out, it keeps its value.
+    expect((await mutate(h, 'updateChannel', 'UpdateChannelInput', 'allowPrivateNetwork', { id: created.data.id, retries: 1 })).data).toEqual({ allowPrivateNetwork: true });
+    const explicit = await saveChannel(fake.url, { allowPrivateNetwork: true });
+    expect(explicit.data).toMatchObject({ allowPrivateNetwork: true });
+  });
+
+  it.each([
+    ['a decimal IPv4', (p: string) => `http://2130706433:${p}/v1`, '127.0.0.1 is'],
+    ['a hex IPv4', (p: string) => `http://0x7f.1:${p}/v1`, '127.0.0.1 is'],
+    ['an octal IPv4', (p: string) => `http://0177.0.0.1:${p}/v1`, '127.0.0.1 is'],
+    ['an IPv4-mapped IPv6 (dotted)', (p: string) => `http://[::ffff:127.0.0.1]:${p}/v1`, '::ffff:7f00:1 is'],
+    ['an IPv4-mapped IPv6 (hex)', (p: string) => `http://[::ffff:7f00:1]:${p}/v1`, '::ffff:7f00:1 is'],
+    ['a name that resolves to loopback', (p: string) => `http://localhost:${p}/v1`, 'localhost resolves to'],
+  ])('testChannel refuses %s spelling of loopback without allowPrivateNetwork, sending nothing', async (_what, url, host) => {
+    const saved = await saveChannel(url(fakePort()));
+    expect(saved.typename).toBe('MutationCreateChannelSuccess');
+    const seen = fake.requests.length;
+    const r = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id: saved.data.id, upstreamModel: 'gpt-x' });
+    expect(r.data).toEqual({ ok: false, status: null, error: `upstream address not allowed: ${host} a loopback address; nothing was sent` });
+    expect(fake.requests.length).toBe(seen);
+  });
+
+  it('keeps the URL as WHATWG parsing normalises it, so what is shown is what is checked', async () => {
+    expect((await saveChannel(`http://2130706433:${fakePort()}/v1`)).data.baseUrl).toBe(`http://127.0.0.1:${fakePort()}/v1`);
+    expect((await saveChannel(`http://0x7f.1:${fakePort()}/v1`)).data.baseUrl).toBe(`http://127.0.0.1:${fakePort()}/v1`);
+    expect((await saveChannel(`http://[::ffff:127.0.0.1]:${fakePort()}/v1`)).data.baseUrl).toBe(`http://[::ffff:7f00:1]:${fakePort()}/v1`);
+  });
+
+  it('refuses, when saved, a URL pointing at Tollgate\'s own listeners or at an address no channel may reach', async () => {
+    const ours = 47_001;
+    h.controlPlane.services.listenerPorts.add(ours);
+    try {
+      for (const baseUrl of [`http://127.0.0.1:${ours}/v1`, `http://2130706433:${ours}/v1`, `http://[::ffff:127.0.0.1]:${ours}/v1`, `http://[::1]:${ours}/v1`, `http://localhost:${ours}/v1`, `http://0.0.0.0:${ours}/v1`]) {
+        const r = await saveChannel(baseUrl, { allowPrivateNetwork: true });
+        expect({ baseUrl, typename: r.typename }).toEqual({ baseUrl, typename: 'ValidationError' });
+        expect(r.message).toMatch(/^baseUrl: .* is this gateway's own listener \(a loop\); a channel must point at a provider$/);
+      }
+      for (const [baseUrl, kind] of [['http://169.254.169.254/latest', 'a cloud metadata address'], ['http://metadata.google.internal/v1', 'a cloud metadata address'], ['http://[ff02::1]/v1', 'a multicast address']]) {
+        const r = await saveChannel(baseUrl!, { allowPrivateNetwork: true });
+        expect({ baseUrl, typename: r.typename }).toEqual({ baseUrl, typename: 'ValidationError' });
+        expect(r.message).toContain(`baseUrl: `);
+        expect(r.message).toContain(kind);
+      }
+      // Another port on this host is the operator's business; an update cannot move a channel onto ours.
+      const other = await saveChannel(`http://127.0.0.1:${ours + 1}/v1`, { allowPrivateNetwork: true });
+      expect(other.typename).toBe('MutationCreateChannelSuccess');
+      const moved = await mutate(h, 'updateChannel', 'UpdateChannelInput', 'baseUrl', { id: other.data.id, baseUrl: `http://localhost:${ours}/v1` });
+      expect(moved).toMatchObject({ typename: 'ValidationError', message: expect.stringMatching(/^baseUrl: localhost:47001 is this gateway's own listener/) });
+      expect((await channel(other.data.id))!.baseUrl).toBe(`http://127.0.0.1:${ours + 1}/v1`);
+    } finally {
+      h.controlPlane.services.listenerPorts.delete(ours);
+    }
+  });
+
+  it('testChannel refuses Tollgate\'s own listener at connect time, even with a private network allowed', async () => {
+    const saved = await saveChannel(`http://localhost:${fakePort()}/v1`, { allowPrivateNetwork: true });
+    // The port became one of ours after the channel was saved (a changed DATA_PLANE_PORT).
+    h.controlPlane.services.listenerPorts.add(Number(fakePort()));
+    try {
+      const seen = fake.requests.length;
+      const r = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id: saved.data.id, upstreamModel: 'gpt-x' });
+      expect(r.data).toEqual({ ok: false, status: null, error: `upstream address not allowed: localhost:${fakePort()} is this gateway's own listener (a loop); nothing was sent` });
+      expect(fake.requests.length).toBe(seen);
+    } finally {
+      h.controlPlane.services.listenerPorts.delete(Number(fakePort()));
+    }
+  });
+
+  it.each([301, 307])('testChannel reports a %s as the answer and never follows it', async (status) => {
+    const redirect = createServer((_req, res) => res.writeHead(status, { location: `${fake.url}/chat/completions` }).end());
+    await new Promise<void>((resolve) => redirect.listen(0, '127.0.0.1', resolve));
+    try {
+      const saved = await saveChannel(`http://127.0.0.1:${(redirect.address() as AddressInfo).port}/v1`, { allowPrivateNetwork: true });
+      const seen = fake.requests.length;
+      const r = await mutate(h, 'testChannel', 'TestChannelInput', TEST_FIELDS, { id: saved.data.id, upstreamModel: 'gpt-x' });
+      expect(r.data).toMatchObject({ ok: false, status });
+      expect(fake.requests.length).toBe(seen);
+    } finally {
+      await new Promise((resolve) => redirect.close(resolve));
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { adapterFor, BYOK_PROVIDERS, credentialLast4, DEFAULT_TIMEOUTS, providerInfo, type ProviderId } from '@tollgate/shared';
+import { adapterFor, BYOK_PROVIDERS, credentialLast4, DEFAULT_TIMEOUTS, providerInfo, urlRefusal, type Credential, type ProviderId } from '@tollgate/shared';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
 import { isUniqueViolation } from '../db/errors.ts';
@@ -41,11 +41,22 @@ async function findCredential(db: Db, key: ByokCredentialKey): Promise<ByokCrede
   return row;
 }
 
+/**
+ * A customer's own endpoint (an Azure resource) must be a public address: refused here when the
+ * URL alone shows it is not, and at connect time on the resolved address in every case.
+ */
+function assertPublicEndpoint(ctx: ServiceContext, credential: Credential): void {
+  if (credential.kind !== 'azure') return;
+  const refused = urlRefusal(new URL(credential.endpoint), { allowPrivateNetwork: false, ownPorts: ctx.listenerPorts });
+  if (refused) throw new ValidationError(`endpoint: ${refused.message}; it must be a public address`, 'credential.endpoint');
+}
+
 /** Creates the org's credential for the provider, or replaces it (keeping its id). */
 export async function setByokCredential(ctx: ServiceContext, input: ByokCredentialKey & { credential: string }): Promise<ByokCredential> {
   const orgId = await assertOrg(ctx.db, input.orgId);
   const provider = byokProvider(input.provider);
   const credential = credentialInput(provider, input.credential);
+  assertPublicEndpoint(ctx, credential);
   const last4 = credentialLast4(credential);
   const write = () =>
     commitChange(ctx, async (tx, publish) => {
@@ -117,6 +128,8 @@ export async function testByokCredential(ctx: ServiceContext, input: ByokCredent
     upstreamModel: model,
     extraHeaders: {},
     timeouts: DEFAULT_TIMEOUTS,
+    // The customer's endpoint is public-only; the operator's override (an egress proxy) is the operator's.
+    network: { allowPrivateNetwork: ctx.providerBaseUrls?.[row.provider] !== undefined, ownPorts: ctx.listenerPorts },
   });
   ctx.logger.info('byok credential tested', { orgId: row.orgId, provider: row.provider, ok: result.ok, status: result.status, latencyMs: result.latencyMs, error: result.error });
   return result;

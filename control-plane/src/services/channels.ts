@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { adapterFor, credentialLast4, DEFAULT_TIMEOUTS, encodeCredential, providerInfo, type Credential, type ProviderId } from '@tollgate/shared';
+import { adapterFor, credentialLast4, DEFAULT_TIMEOUTS, encodeCredential, providerInfo, urlRefusal, type Credential, type ProviderId } from '@tollgate/shared';
 import { asc, eq } from 'drizzle-orm';
 import { isUniqueViolation, sqlState } from '../db/errors.ts';
 import { models, modelTargets, providerChannels, type ProviderChannel } from '../db/schema/index.ts';
@@ -27,6 +27,7 @@ export interface ChannelSettingsInput {
   modelMap?: readonly { upstreamModel: string; channelModel: string }[] | null | undefined;
   extraHeaders?: readonly { name: string; value: string }[] | null | undefined;
   maxConcurrency?: number | null | undefined;
+  allowPrivateNetwork?: boolean | null | undefined;
 }
 
 export interface CreateChannelInput extends ChannelSettingsInput {
@@ -55,6 +56,17 @@ function resolveBaseUrl(provider: ProviderId, credential: Credential, given: str
   return fallback;
 }
 
+/**
+ * Refuses a base URL no channel could ever use: one that points at Tollgate's own listeners (the
+ * channel would call itself), or at a metadata, unspecified or reserved address. What only the
+ * resolved address can tell, and private addresses without `allowPrivateNetwork`, the connect-time
+ * check refuses (data plane and testChannel alike).
+ */
+function assertReachable(ctx: ServiceContext, baseUrl: string): void {
+  const refused = urlRefusal(new URL(baseUrl), { allowPrivateNetwork: true, ownPorts: ctx.listenerPorts });
+  if (refused) throw new ValidationError(`baseUrl: ${refused.message}; a channel must point at a provider`, 'baseUrl');
+}
+
 function settingsOf(input: ChannelSettingsInput, current: ProviderChannel | null) {
   const timeouts = timeoutsInput(
     input.timeouts,
@@ -72,6 +84,7 @@ function settingsOf(input: ChannelSettingsInput, current: ProviderChannel | null
     ...(input.modelMap != null ? { modelMap: modelMapInput(input.modelMap) } : {}),
     ...(input.extraHeaders != null ? { extraHeaders: extraHeadersInput(input.extraHeaders) } : {}),
     ...(input.maxConcurrency != null ? { maxConcurrency: maxConcurrencyInput(input.maxConcurrency) } : {}),
+    ...(input.allowPrivateNetwork != null ? { allowPrivateNetwork: input.allowPrivateNetwork } : {}),
   };
 }
 
@@ -86,6 +99,7 @@ export async function createChannel(ctx: ServiceContext, input: CreateChannelInp
   const tier = operatorTier(input.tier);
   const credential = credentialInput(provider, input.credential);
   const baseUrl = resolveBaseUrl(provider, credential, input.baseUrl ?? null);
+  assertReachable(ctx, baseUrl);
   const settings = settingsOf(input, null);
   // The id is chosen before the insert because the sealed credential is bound to it.
   const id = randomUUID();
@@ -152,6 +166,7 @@ export async function updateChannel(ctx: ServiceContext, input: UpdateChannelInp
     // region), while one the operator set for this provider (a proxy, a VPC endpoint) stays.
     baseUrl = defaultBaseUrl(provider, credential) ?? current.baseUrl;
   }
+  assertReachable(ctx, baseUrl);
   const settings = settingsOf(input, current);
   let channel: ProviderChannel;
   try {
@@ -250,6 +265,7 @@ export async function testChannel(ctx: ServiceContext, id: string, upstreamModel
     upstreamModel: channel.modelMap[model] ?? model,
     extraHeaders: channel.extraHeaders,
     timeouts: { connectMs: channel.connectTimeoutMs, firstByteMs: channel.firstByteTimeoutMs, idleMs: channel.idleTimeoutMs, totalMs: channel.totalTimeoutMs },
+    network: { allowPrivateNetwork: channel.allowPrivateNetwork, ownPorts: ctx.listenerPorts },
   });
   ctx.logger.info('channel tested', { channelId: channel.id, ok: result.ok, status: result.status, latencyMs: result.latencyMs, error: result.error });
   return result;

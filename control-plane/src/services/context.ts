@@ -21,4 +21,9 @@ export interface ServiceContext {
    * Channels carry their own base URL; this applies to BYOK credentials.
    */
   providerBaseUrls?: Partial<Record<ProviderId, string>>;
+  /**
+   * Ports Tollgate listens on (the control plane's, the embedded or configured data plane's): a
+   * channel URL of this host with one of them is a loop. `main.ts` adds the ports it bound.
+   */
+  listenerPorts: Set<number>;
 }

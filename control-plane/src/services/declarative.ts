@@ -41,6 +41,7 @@ export interface ConfigDocument {
     maxConcurrency?: number;
     modelMap?: Record<string, string>;
     extraHeaders?: Record<string, string>;
+    allowPrivateNetwork?: boolean;
   }[];
   models?: {
     name: string;
@@ -158,7 +159,7 @@ export async function applyConfig(ctx: ServiceContext, doc: ConfigDocument, opti
     const existing = await db.query.providerChannels.findFirst({ where: { name: c.name } });
     const credential = c.credential !== undefined && !MASK.test(c.credential) ? c.credential : undefined;
     const settings = {
-      baseUrl: c.baseUrl, enabled: c.enabled, retries: c.retries, maxConcurrency: c.maxConcurrency,
+      baseUrl: c.baseUrl, enabled: c.enabled, retries: c.retries, maxConcurrency: c.maxConcurrency, allowPrivateNetwork: c.allowPrivateNetwork,
       modelMap: c.modelMap && Object.entries(c.modelMap).map(([upstreamModel, channelModel]) => ({ upstreamModel, channelModel })),
       extraHeaders: c.extraHeaders && Object.entries(c.extraHeaders).map(([name, value]) => ({ name, value })),
       timeouts: c.timeouts,
@@ -170,12 +171,12 @@ export async function applyConfig(ctx: ServiceContext, doc: ConfigDocument, opti
     }
     const current = {
       provider: existing.provider, tier: existing.tier, baseUrl: existing.baseUrl, enabled: existing.enabled, retries: existing.retries,
-      maxConcurrency: existing.maxConcurrency, modelMap: existing.modelMap, extraHeaders: existing.extraHeaders,
+      maxConcurrency: existing.maxConcurrency, modelMap: existing.modelMap, extraHeaders: existing.extraHeaders, allowPrivateNetwork: existing.allowPrivateNetwork,
       timeouts: { connectMs: existing.connectTimeoutMs, firstByteMs: existing.firstByteTimeoutMs, idleMs: existing.idleTimeoutMs, totalMs: existing.totalTimeoutMs },
     };
     const wanted = {
       provider: c.provider, tier: c.tier, baseUrl: c.baseUrl?.replace(/\/+$/, ''), enabled: c.enabled, retries: c.retries, maxConcurrency: c.maxConcurrency,
-      modelMap: c.modelMap, extraHeaders: c.extraHeaders, timeouts: c.timeouts ? { ...current.timeouts, ...c.timeouts } : undefined,
+      modelMap: c.modelMap, extraHeaders: c.extraHeaders, allowPrivateNetwork: c.allowPrivateNetwork, timeouts: c.timeouts ? { ...current.timeouts, ...c.timeouts } : undefined,
     };
     const fields = diff(current, wanted);
     if (credential !== undefined) {
@@ -330,7 +331,7 @@ export async function exportConfig(db: Db): Promise<ConfigDocument> {
     channels: channels.map((c) => ({
       name: c.name, provider: c.provider, tier: c.tier, credential: `****${c.credentialLast4}`, baseUrl: c.baseUrl, enabled: c.enabled,
       timeouts: { connectMs: c.connectTimeoutMs, firstByteMs: c.firstByteTimeoutMs, idleMs: c.idleTimeoutMs, totalMs: c.totalTimeoutMs },
-      retries: c.retries, maxConcurrency: c.maxConcurrency, modelMap: c.modelMap, extraHeaders: c.extraHeaders,
+      retries: c.retries, maxConcurrency: c.maxConcurrency, modelMap: c.modelMap, extraHeaders: c.extraHeaders, allowPrivateNetwork: c.allowPrivateNetwork,
     })),
     models: models.map((m) => {
       const seen = new Set<string>();

@@ -33,6 +33,7 @@ function channelRecord(c: ProviderChannel): ChannelRecord {
     modelMap: c.modelMap,
     extraHeaders: c.extraHeaders,
     maxConcurrency: c.maxConcurrency,
+    allowPrivateNetwork: c.allowPrivateNetwork,
   };
 }
 

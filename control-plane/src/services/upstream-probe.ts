@@ -1,16 +1,19 @@
 import { performance } from 'node:perf_hooks';
 import {
   adapterFor,
+  guardedConnector,
   NO_SAMPLING,
   providerInfo,
   sanitiseProviderText,
+  UpstreamAddressError,
   UpstreamFormatError,
   type ChannelTimeouts,
   type ChatRequest,
   type Credential,
   type ProviderId,
+  type UpstreamNetwork,
 } from '@tollgate/shared';
-import { Agent, request } from 'undici';
+import { Agent, buildConnector, request } from 'undici';
 import { UnsupportedProtocolError } from '../errors.ts';
 
 /** What a test call found: for operators, never for customers' end users. */
@@ -33,6 +36,8 @@ export interface ProbeTarget {
   upstreamModel: string;
   extraHeaders: Readonly<Record<string, string>>;
   timeouts: ChannelTimeouts;
+  /** Where the call may connect: checked on the address of the connection, as the data plane does. */
+  network: UpstreamNetwork;
 }
 
 /** A test waits at most this long whatever the channel allows: it holds a GraphQL request open. */
@@ -80,7 +85,12 @@ export async function probeChat(target: ProbeTarget): Promise<ProbeResult> {
 
   const { timeouts } = target;
   const totalMs = Math.min(timeouts.totalMs, PROBE_MAX_TOTAL_MS);
-  const agent = new Agent({ connect: { timeout: timeouts.connectMs }, headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs });
+  // undici's request never follows a redirect: a 3xx is reported as the answer it is.
+  const agent = new Agent({
+    connect: guardedConnector(target.network, (lookup) => buildConnector({ timeout: timeouts.connectMs, lookup })),
+    headersTimeout: timeouts.firstByteMs,
+    bodyTimeout: timeouts.idleMs,
+  });
   const signal = AbortSignal.timeout(totalMs);
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
@@ -124,6 +134,8 @@ export async function probeChat(target: ProbeTarget): Promise<ProbeResult> {
 
 /** A transport failure in words; the error's own text may carry a URL, so only its code is used. */
 function networkFailure(error: unknown, timeouts: ChannelTimeouts): string {
+  // Names the host as configured and the kind of address, never the address a name resolved to.
+  if (error instanceof UpstreamAddressError) return `upstream address not allowed: ${error.message}; nothing was sent`;
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':

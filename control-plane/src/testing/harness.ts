@@ -41,6 +41,7 @@ export interface HarnessOptions {
   database?: HarnessDatabase;
   logger?: Logger;
   providerBaseUrls?: Partial<Record<ProviderId, string>>;
+  listenerPorts?: number[];
   rateLimits?: RateLimits;
   limits?: Partial<QueryLimits>;
   emailTransport?: EmailTransport;
@@ -60,6 +61,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     graphiql: false,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.providerBaseUrls ? { providerBaseUrls: options.providerBaseUrls } : {}),
+    ...(options.listenerPorts ? { listenerPorts: options.listenerPorts } : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.emailTransport ? { emailTransport: options.emailTransport } : {}),

@@ -54,7 +54,7 @@ export async function attempt<T>(candidate: Candidate, exchange: Exchange<T>, si
   }
   const slot = deps.capacity.tryAcquire(candidate.breakerId, candidate.maxConcurrency);
   if (!slot) return { ok: false, failure: failure('saturated', `the channel is at its limit of ${candidate.maxConcurrency} concurrent calls`), latencyMs: 0 };
-  const lease = deps.pools.acquire(candidate.target.origin, candidate.timeouts.connectMs);
+  const lease = deps.pools.acquire(candidate.target.origin, candidate.timeouts.connectMs, candidate.allowPrivateNetwork);
   if (!lease) {
     slot();
     return { ok: false, failure: failure('saturated', 'the connection pool for this origin is full'), latencyMs: 0 };

@@ -119,7 +119,8 @@ export async function dispatch<T>(
         });
         if (f.countsForBreaker) await deps.breakers.failure(candidate.breakerId, Date.now());
         if (!f.retryable) return { ok: false, error: clientError(failures, skipped, null), attempts, plan: current, abortedDuringCall: false, lastCandidate: candidate };
-        if (f.class === 'saturated' || retry === candidate.retries) break;
+        // A full channel or a refused address is not fixed by waiting: on to the next target.
+        if (f.class === 'saturated' || f.class === 'address' || retry === candidate.retries) break;
         const backoff = Math.max(deps.retry.baseBackoffMs * 2 ** retry, f.retryAfterMs ?? 0);
         // A provider asking for a longer pause than we would wait: try elsewhere instead.
         if (backoff > deps.retry.maxBackoffMs) break;

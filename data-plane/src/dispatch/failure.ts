@@ -1,9 +1,11 @@
 import { errors as undici } from 'undici';
-import { GatewayError } from '@tollgate/shared';
+import { GatewayError, UpstreamAddressError } from '@tollgate/shared';
 
 export type FailureClass =
   /** TCP/TLS connect failed or timed out. */
   | 'connect'
+  /** The upstream's address is not one this call may reach (private, metadata, our own listener): not connected. */
+  | 'address'
   /** The connection broke (reset, closed) before an answer was complete. */
   | 'reset'
   /** No first byte, or silence between chunks, or the whole call, past its deadline. */
@@ -46,12 +48,13 @@ export function unsupported(error: GatewayError): AttemptFailure {
 /**
  * Statuses after which another channel may well succeed: rate limits, server errors, and the
  * channel's own credential or model being refused (401/403/404: the next channel has its own).
- * 400/413/422 say the request itself is wrong; no other channel would take it.
+ * 400/413/422 say the request itself is wrong; no other channel would take it. A redirect is
+ * never followed (it could point anywhere, a private address included): it is the channel's fault.
  */
 const RETRYABLE_STATUS = new Set([401, 403, 404, 408, 409, 425, 429, 500, 502, 503, 504, 529]);
 
 export function statusFailure(status: number, retryAfterMs: number | null, message: string): AttemptFailure {
-  const retryable = RETRYABLE_STATUS.has(status) || status >= 500;
+  const retryable = RETRYABLE_STATUS.has(status) || status >= 500 || (status >= 300 && status < 400);
   return { class: 'status', status, retryable, countsForBreaker: retryable, retryAfterMs, message };
 }
 
@@ -64,6 +67,7 @@ const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTU
 
 /** undici's errors into failure classes: connect failures, timeouts, and anything else a broken connection. */
 export function transportFailure(error: unknown): AttemptFailure {
+  if (error instanceof UpstreamAddressError) return failure('address', `upstream address not allowed: ${error.message}`);
   if (error instanceof undici.ConnectTimeoutError) return failure('connect', 'connect timed out');
   if (error instanceof undici.HeadersTimeoutError) return failure('timeout', 'no response head before the first-byte timeout');
   if (error instanceof undici.BodyTimeoutError) return failure('timeout', 'silence between chunks passed the idle timeout');
@@ -90,6 +94,10 @@ export function clientError(failures: AttemptFailure[], skippedByBreaker: number
   const last = failures[failures.length - 1];
   // Every candidate refused the request's shape: say why, in the adapter's words (a 400).
   if (failures.length > 0 && failures.every((f) => f.answer !== undefined)) return last!.answer!;
+  // Every address refused: a configuration fault no retry fixes. Which address stays in the log.
+  if (failures.length > 0 && failures.every((f) => f.class === 'address')) {
+    return new GatewayError('upstream_address_not_allowed', "The provider's address is not one this gateway may connect to (a private, loopback or metadata address, or the gateway itself).");
+  }
   if (!last) {
     const error = new GatewayError(
       'no_channel_available',

@@ -18,6 +18,11 @@ export interface Candidate {
   priority: number;
   weight: number;
   timeouts: ChannelTimeouts;
+  /**
+   * Private, loopback, link-local and CGNAT addresses may be reached: an operator channel that
+   * allows them, or a BYOK call through the operator's own egress override. Never a customer's URL.
+   */
+  allowPrivateNetwork: boolean;
   retries: number;
   maxConcurrency: number;
   /** What the customer is charged per token: the tier's sell price, or for BYOK the provider's list price. */

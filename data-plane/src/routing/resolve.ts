@@ -103,6 +103,9 @@ async function byokCandidates(model: LiveModel, ctx: RouteContext): Promise<Cand
       priority: out.length,
       weight: 1,
       timeouts: { connectMs: 10_000, firstByteMs: 60_000, idleMs: 60_000, totalMs: 600_000 },
+      // The customer's own endpoint (an Azure resource) is never on a private network; an
+      // operator's override (an egress proxy) is the operator's.
+      allowPrivateNetwork: ctx.byok.baseUrls[target.provider] !== undefined,
       retries: 0,
       maxConcurrency: 256,
       chargePrice: listPrice,

@@ -118,6 +118,7 @@ export class RouteTableHolder {
             provider: record.provider,
             adapter,
             timeouts: record.timeouts,
+            allowPrivateNetwork: record.allowPrivateNetwork,
             retries: record.retries,
             maxConcurrency: record.maxConcurrency,
             feeBps: null,

@@ -39,6 +39,8 @@ export interface ChannelOptions {
   maxConcurrency?: number;
   modelMap?: Record<string, string>;
   extraHeaders?: Record<string, string>;
+  /** Default true: the fakes these tests point channels at listen on 127.0.0.1. */
+  allowPrivateNetwork?: boolean;
 }
 
 /** An operator channel record as the control plane publishes it, its key sealed for `masterKey`. */
@@ -57,6 +59,7 @@ export function channelRecord(masterKey: Buffer, id: string, o: ChannelOptions):
     modelMap: o.modelMap ?? {},
     extraHeaders: o.extraHeaders ?? {},
     maxConcurrency: o.maxConcurrency ?? 1024,
+    allowPrivateNetwork: o.allowPrivateNetwork ?? true,
   };
 }
 

@@ -143,7 +143,7 @@ describe('guardedConnector', () => {
 describe('urlRefusal', () => {
   it('decides what the URL alone can tell, after WHATWG normalisation', () => {
     const network = { allowPrivateNetwork: false, ownPorts: new Set([8080]) };
-    const refusal = (url: string) => urlRefusal(new URL(url), network);
+    const refusal = (url: string) => urlRefusal(new URL(url), network)?.reason ?? null;
     expect(['http://2130706433/', 'http://0x7f.1/', 'http://0177.0.0.1/', 'http://[::ffff:127.0.0.1]/', 'http://[::ffff:7f00:1]/', 'http://localhost/'].map(refusal)).toEqual(Array(6).fill('loopback'));
     expect(refusal('http://169.254.169.254/latest/meta-data/')).toBe('metadata');
     expect(refusal('http://127.0.0.1:8080/v1')).toBe('own_listener');
@@ -152,7 +152,9 @@ describe('urlRefusal', () => {
     expect(refusal('http://rebind.example/v1')).toBeNull();
     const operator = { allowPrivateNetwork: true, ownPorts: new Set([8080]) };
     expect(urlRefusal(new URL('http://127.0.0.1:9/v1'), operator)).toBeNull();
-    expect(urlRefusal(new URL('http://[::1]:8080/v1'), operator)).toBe('own_listener');
-    expect(urlRefusal(new URL('http://metadata.google.internal/'), operator)).toBe('metadata');
+    expect(urlRefusal(new URL('http://[::1]:8080/v1'), operator)).toMatchObject({ reason: 'own_listener', message: "[::1]:8080 is this gateway's own listener (a loop)" });
+    expect(urlRefusal(new URL('http://metadata.google.internal/'), operator)).toMatchObject({ reason: 'metadata', message: 'metadata.google.internal resolves to a cloud metadata address' });
+    expect(refusal('http://0x7f.1/')).toBe('loopback');
+    expect(urlRefusal(new URL('http://0x7f.1/'), network)!.message).toBe('127.0.0.1 is a loopback address');
   });
 });

@@ -57,16 +57,22 @@ export function addressRefusal(address: string, port: number, network: UpstreamN
 }
 
 /**
- * Why a URL may never work as an upstream, decidable from the URL alone (an IP literal, a
- * `localhost` or metadata name); null when only the connect-time check can tell.
+ * Why a URL can never work as an upstream, decidable from the URL alone (an IP literal, a
+ * `localhost` or metadata name), as the error a connection would fail with; null when only the
+ * connect-time check can tell.
  */
-export function urlRefusal(url: URL, network: UpstreamNetwork): AddressRefusal | null {
+export function urlRefusal(url: URL, network: UpstreamNetwork): UpstreamAddressError | null {
   const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  if (isIP(host) !== 0) return addressRefusal(host, port, network);
-  const named = classifyHost(host);
-  if (named === 'loopback' && network.ownPorts.has(port)) return 'own_listener';
-  return named === null || isAllowedClass(named, network.allowPrivateNetwork) ? null : (named as AddressRefusal);
+  let refusal: AddressRefusal | null;
+  if (isIP(host) !== 0) {
+    refusal = addressRefusal(host, port, network);
+  } else {
+    const named = classifyHost(host);
+    if (named === 'loopback' && network.ownPorts.has(port)) refusal = 'own_listener';
+    else refusal = named === null || isAllowedClass(named, network.allowPrivateNetwork) ? null : (named as AddressRefusal);
+  }
+  return refusal === null ? null : new UpstreamAddressError(host, port, refusal);
 }
 
 /** Resolves a name to every address it has (dns.lookup by default; tests inject their own). */

@@ -28,6 +28,10 @@ const HeaderRef = builder.objectRef<{ name: string; value: string }>('Header').i
   fields: (t) => ({ name: t.exposeString('name'), value: t.exposeString('value') }),
 });
 
+const ALLOW_PRIVATE_NETWORK =
+  'Whether calls may reach loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), link-local and CGNAT addresses: the operator\'s own network. ' +
+  'Checked on the address each connection goes to, after DNS. Metadata addresses and Tollgate\'s own listeners are refused either way.';
+
 // Never exposes credential_sealed: the credential leaves the control plane only towards the data plane.
 export const ChannelRef = builder.drizzleObject('providerChannels', {
   name: 'Channel',
@@ -54,6 +58,7 @@ export const ChannelRef = builder.drizzleObject('providerChannels', {
     }),
     extraHeaders: t.field({ type: [HeaderRef], resolve: (c) => Object.entries(c.extraHeaders).map(([name, value]) => ({ name, value })) }),
     maxConcurrency: t.exposeInt('maxConcurrency', { description: 'Concurrent requests; more are refused, not queued.' }),
+    allowPrivateNetwork: t.exposeBoolean('allowPrivateNetwork', { description: ALLOW_PRIVATE_NETWORK }),
     targets: t.relation('targets', { description: 'The model targets that use this channel.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -118,6 +123,7 @@ const CreateChannelInput = builder.inputType('CreateChannelInput', {
     modelMap: t.field({ type: [ModelMappingInput] }),
     extraHeaders: t.field({ type: [HeaderInput] }),
     maxConcurrency: t.int({ description: 'Defaults to 1000.' }),
+    allowPrivateNetwork: t.boolean({ description: `${ALLOW_PRIVATE_NETWORK} Defaults to false.` }),
   }),
 });
 
@@ -137,6 +143,7 @@ const UpdateChannelInput = builder.inputType('UpdateChannelInput', {
     modelMap: t.field({ type: [ModelMappingInput] }),
     extraHeaders: t.field({ type: [HeaderInput] }),
     maxConcurrency: t.int(),
+    allowPrivateNetwork: t.boolean(),
   }),
 });
 
