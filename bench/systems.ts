@@ -165,7 +165,9 @@ export async function startRedisMode(upstream: Upstream, credits: number): Promi
     const controlOrigin = `http://127.0.0.1:${controlPort}`;
     await waitHealthy(`${controlOrigin}/healthz`, [control]);
     const dataPort = await freePort();
-    const data = startNodeProcess('data-plane/src/main.ts', [], { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) });
+    // BENCH_PROFILE_DIR: a CPU profile of the data plane, written when it stops.
+    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+    const data = startNodeProcess(process.env.BENCH_DATA_PLANE_ENTRY ?? 'data-plane/src/main.ts', [], { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) }, profile);
     started.processes.push(data);
     const origin = `http://127.0.0.1:${dataPort}`;
     await waitHealthy(`${origin}/healthz`, [control, data]);

@@ -12,8 +12,8 @@ export interface RunningProcess {
 }
 
 /** Starts a TypeScript entry point of this repo the way `npm start` does (node --import tsx). */
-export function startNodeProcess(entry: string, args: string[], env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+export function startNodeProcess(entry: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): RunningProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], {
     cwd: repoRoot,
     env: { ...process.env, NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,17 @@
 import { randomBytes } from 'node:crypto';
 
-/** `req_` + 32 hex characters: ours, unique, the idempotency key of the request's settlement. */
+/** 16 random hex characters per process: no two data planes (or restarts) share a prefix. */
+const PREFIX = `req_${randomBytes(8).toString('hex')}`;
+let sequence = 0;
+
+/**
+ * `req_` + 32 hex characters: ours, unique, the idempotency key of the request's settlement. A
+ * random per-process prefix and a counter, so minting one costs no system call (ids are never
+ * secrets: they are echoed to the client and only ever name a request we created).
+ */
 export function newRequestId(): string {
-  return `req_${randomBytes(16).toString('hex')}`;
+  sequence = (sequence + 1) % 0x1_0000_0000_0000;
+  return PREFIX + sequence.toString(16).padStart(16, '0');
 }
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
