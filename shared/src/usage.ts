@@ -79,6 +79,40 @@ export function encodeUsageEvent(event: UsageEvent): string {
   return JSON.stringify(event);
 }
 
+/**
+ * An orphan event as an admission intent carries it: positional, without the fields every orphan
+ * shares, about a third of the full event's bytes (it is written for every request, and almost
+ * never read). `decodeOrphan` rebuilds the full event.
+ */
+export function encodeOrphan(e: UsageEvent): string {
+  const u = e.usage;
+  return JSON.stringify([
+    1, e.clientRequestId, e.orgId, e.keyId, e.model, e.tier, e.lane, e.provider, e.channelId, e.byokCredentialId, e.upstreamModel,
+    e.endpoint, e.stream, u.input, u.cachedInput, u.cacheWrite, u.output, u.reasoning, e.chargeKind, e.cost, e.providerCost, e.hold, e.startedAt,
+  ]);
+}
+
+/** The full orphan event of an intent (`encodeOrphan`'s, or a whole event from older data planes). */
+export function decodeOrphan(requestId: string, text: string): UsageEvent {
+  if (!text.startsWith('[')) return decodeUsageEvent(text);
+  let a: unknown[];
+  try {
+    a = JSON.parse(text) as unknown[];
+  } catch {
+    throw new UsageEventFormatError('orphan intent is not JSON');
+  }
+  if (!Array.isArray(a) || a[0] !== 1 || a.length !== 23) throw new UsageEventFormatError('unsupported orphan intent');
+  return decodeUsageEvent(
+    JSON.stringify({
+      v: 2, requestId, clientRequestId: a[1], orgId: a[2], keyId: a[3], model: a[4], tier: a[5], lane: a[6], provider: a[7], channelId: a[8],
+      byokCredentialId: a[9], upstreamModel: a[10], endpoint: a[11], stream: a[12],
+      usage: { input: a[13], cachedInput: a[14], cacheWrite: a[15], output: a[16], reasoning: a[17] },
+      usageSource: 'estimated', chargeKind: a[18], cost: a[19], providerCost: a[20], hold: a[21], overHold: false, attempts: [], startedAt: a[22],
+      latencyMs: 0, status: 'orphaned', httpStatus: 0, errorCode: 'orphaned',
+    }),
+  );
+}
+
 export class UsageEventFormatError extends Error {
   override name = 'UsageEventFormatError';
 }

@@ -137,9 +137,10 @@ return 'settled'
 `;
 
 /**
- * Settles a request whose data plane died: its intent names the instance and carries the event
- * to append (the input estimate, marked). Same keys as SETTLE without counters; ARGV: requestId,
- * instance, markerTtlSeconds. Returns 1 when settled here, 0 when there was nothing to do.
+ * Settles a request whose data plane died: its intent names the instance; the caller rebuilt the
+ * orphan event from it (the input estimate, marked). Same keys as SETTLE without counters; ARGV:
+ * requestId, instance, markerTtlSeconds, event JSON, cost. Returns 1 when settled here, 0 when
+ * there was nothing to do.
  */
 export const SETTLE_ORPHAN = `${RELEASE}
 local intent = redis.call('HGET', KEYS[6], ARGV[1])
@@ -148,20 +149,18 @@ local bar = intent:find('|', 1, true)
 if not bar or intent:sub(1, bar - 1) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[6], ARGV[1])
 if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
-local event = intent:sub(bar + 1)
 local record = redis.call('HGET', KEYS[3], ARGV[1])
 if record then
   release(KEYS[2], record)
   redis.call('HDEL', KEYS[3], ARGV[1])
   redis.call('ZREM', KEYS[4], ARGV[1])
 end
-local cost = cjson.decode(event).cost
 local debited = '0'
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('DECRBY', KEYS[1], cost)
+  redis.call('DECRBY', KEYS[1], ARGV[5])
   debited = '1'
 end
-redis.call('XADD', KEYS[7], '*', 'e', event, 'd', debited)
+redis.call('XADD', KEYS[7], '*', 'e', ARGV[4], 'd', debited)
 redis.call('SET', KEYS[5], debited, 'EX', ARGV[3])
 return 1
 `;

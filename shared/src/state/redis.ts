@@ -14,7 +14,7 @@ import {
   type KeyRecord,
   type RouteTable,
 } from '../snapshot.ts';
-import { encodeUsageEvent, type UsageEvent } from '../usage.ts';
+import { decodeOrphan, encodeOrphan, encodeUsageEvent, type UsageEvent } from '../usage.ts';
 import {
   affinityKey,
   ANNOUNCE_CHANNEL,
@@ -272,7 +272,7 @@ export class RedisStateStore implements StateStore {
     assertReservation(r);
     const k = orgKeys(r.orgId);
     const keys = [k.balance, k.held, k.holds, k.holdDeadlines, k.intents, ...r.checks.map((c) => k.counter(c.counter))];
-    const args = [r.requestId, r.amount.toString(), r.overdraft.toString(), String(r.nowMs), String(r.deadlineMs), r.instance, encodeUsageEvent(r.orphan)];
+    const args = [r.requestId, r.amount.toString(), r.overdraft.toString(), String(r.nowMs), String(r.deadlineMs), r.instance, encodeOrphan(r.orphan)];
     for (const c of r.checks) args.push(String(c.add), String(c.limit), c.ttlSeconds === null ? '' : String(c.ttlSeconds), c.release ? '1' : '0', c.name);
     const reply = await this.cmd.tgReserve(keys.length, ...keys, ...args);
     const [outcome, ...rest] = reply;
@@ -315,11 +315,15 @@ export class RedisStateStore implements StateStore {
           const requestId = flat[i]!;
           const intent = flat[i + 1]!;
           if (!intent.startsWith(`${instance}|`)) continue;
-          const orgId = orgIdOfIntent(intent.slice(instance.length + 1));
-          if (orgId === null) continue;
-          const k = orgKeys(orgId);
+          let orphan: UsageEvent;
+          try {
+            orphan = decodeOrphan(requestId, intent.slice(instance.length + 1));
+          } catch {
+            continue; // not ours to read; it stays for an operator (reconcile shows its hold)
+          }
+          const k = orgKeys(orphan.orgId);
           const keys = [k.balance, k.held, k.holds, k.holdDeadlines, k.settled(requestId), k.intents, k.stream];
-          settled += await this.cmd.tgSettleOrphan(keys.length, ...keys, requestId, instance, String(SETTLED_MEMORY_SECONDS));
+          settled += await this.cmd.tgSettleOrphan(keys.length, ...keys, requestId, instance, String(SETTLED_MEMORY_SECONDS), encodeUsageEvent(orphan), orphan.cost);
         }
       } while (cursor !== '0');
     }
@@ -506,12 +510,3 @@ function fieldOf(fields: string[] | null, name: string): string | null {
   return null;
 }
 
-/** The org of an intent's event, without trusting its shape. */
-function orgIdOfIntent(json: string): string | null {
-  try {
-    const value = JSON.parse(json) as { orgId?: unknown };
-    return typeof value.orgId === 'string' ? value.orgId : null;
-  } catch {
-    return null;
-  }
-}
