@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -165,9 +166,12 @@ export async function startRedisMode(upstream: Upstream, credits: number): Promi
     const controlOrigin = `http://127.0.0.1:${controlPort}`;
     await waitHealthy(`${controlOrigin}/healthz`, [control]);
     const dataPort = await freePort();
-    // BENCH_PROFILE_DIR: a CPU profile of the data plane, written when it stops.
+    // As `npm run start:data-plane` runs it: the built bundle, on plain node (BENCH_DATA_PLANE_ENTRY
+    // runs another entry, e.g. data-plane/src/main.ts through tsx). BENCH_PROFILE_DIR: a CPU
+    // profile of the data plane, written when it stops.
+    execFileSync(process.execPath, ['data-plane/build.mjs'], { stdio: 'inherit' });
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-    const data = startNodeProcess(process.env.BENCH_DATA_PLANE_ENTRY ?? 'data-plane/src/main.ts', [], { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) }, profile);
+    const data = startNodeProcess(process.env.BENCH_DATA_PLANE_ENTRY ?? 'data-plane/dist/main.mjs', [], { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) }, profile);
     started.processes.push(data);
     const origin = `http://127.0.0.1:${dataPort}`;
     await waitHealthy(`${origin}/healthz`, [control, data]);

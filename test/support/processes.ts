@@ -11,9 +11,13 @@ export interface RunningProcess {
   stop(): Promise<void>;
 }
 
-/** Starts a TypeScript entry point of this repo the way `npm start` does (node --import tsx). */
+/**
+ * Starts an entry point of this repo: TypeScript the way `npm start` does (node --import tsx), a
+ * built bundle (`.mjs`) with plain node, as `npm run start:data-plane` does.
+ */
 export function startNodeProcess(entry: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): RunningProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], {
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, entry, ...args], {
     cwd: repoRoot,
     env: { ...process.env, NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
