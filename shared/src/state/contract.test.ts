@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterStoreAdapter, storeAdapters, type TestStore } from '../../../test/support/stores.ts';
+import { clusterStoreAdapter, remoteStoreAdapter, storeAdapters, type TestStore } from '../../../test/support/stores.ts';
 import type { Announcement, ByokRecord, KeyRecord, RouteTable } from '../snapshot.ts';
 import { ZERO_USAGE } from '../canonical/usage.ts';
 import { decodeUsageEvent, type UsageEvent } from '../usage.ts';
 import type { CounterCheck, CounterConsumption, Reservation, StateStore } from './port.ts';
 
 // The one contract both adapters keep; embedded mode is only as correct as this suite. Every case
-// runs against each adapter with the same exact expectations, so both give identical answers.
+// runs against each adapter with the same exact expectations, so both give identical answers; and
+// against the in-process one reached over a message port, as embedded mode's control plane does.
 
 let sequence = 0;
 const unique = (prefix: string): string => `${prefix}-${process.pid}-${++sequence}`;
@@ -117,7 +118,7 @@ async function peek(store: StateStore, orgId: string, counter: string): Promise<
   return outcome.counters[counter]!;
 }
 
-describe.each([...storeAdapters, clusterStoreAdapter])('state store contract: %s', (_name, make) => {
+describe.each([...storeAdapters, remoteStoreAdapter, clusterStoreAdapter])('state store contract: %s', (_name, make) => {
   let store: StateStore;
   let cleanup: () => Promise<void>;
 
