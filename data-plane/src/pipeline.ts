@@ -17,10 +17,10 @@ import { asGatewayError } from './http/errors.ts';
 import { Reply, type Headers } from './http/reply.ts';
 import { clientRequestId, newRequestId } from './http/request-id.ts';
 import { admit, type Admitted } from './metering/admission.ts';
-import { chargeOf } from './metering/charge.ts';
 import { checkAddress, checkModel, modelAllowed } from './metering/limits.ts';
 import { orphanEvent, usageEvent } from './metering/usage-event.ts';
 import { Meter } from './metering/meter.ts';
+import { freePricing, itemPricing, tokenPricing, type Pricing } from './metering/pricing.ts';
 import type { Operation, RequestShape } from './operations/operation.ts';
 import type { RelayOutcome } from './relay/outcome.ts';
 import { relayStream } from './relay/stream.ts';
@@ -83,8 +83,11 @@ async function run<Req, Res>(ctx: GatewayContext, endpoint: Operation<Req, Res>,
   checkAddress(key, incoming.address);
   const request = endpoint.codec.parse(await incoming.body);
   const shape = endpoint.shape(request);
-  const resolution = allowedLanes(key, await resolveRoute(shape.model, { key, routes: ctx.routes, byok: ctx.byok, byokProvider: incoming.byokProvider }));
   const inputEstimate = endpoint.estimateInput(request);
+  const pricing: Pricing<Res> =
+    endpoint.pricing === undefined ? tokenPricing(shape, inputEstimate) : endpoint.pricing === 'free' ? freePricing() : itemPricing(endpoint.pricing, request);
+  // Before admission: a request no target can price is refused without holding anything.
+  const resolution = pricing.narrow(allowedLanes(key, await resolveRoute(shape.model, { key, routes: ctx.routes, byok: ctx.byok, byokProvider: incoming.byokProvider })));
   const admitted = await admit(ctx.store, {
     outage: ctx.outage,
     buffered: ctx.settlements.pending,
@@ -93,27 +96,26 @@ async function run<Req, Res>(ctx: GatewayContext, endpoint: Operation<Req, Res>,
     requestId,
     instance: ctx.lease.id,
     orphan: (lane, hold) =>
-      orphanEvent({ requestId, clientRequestId: incoming.clientRequestId, key, endpoint: endpoint.name, stream: shape.stream, plan: lane, hold, startedAt }, inputEstimate),
+      orphanEvent({ requestId, clientRequestId: incoming.clientRequestId, key, endpoint: endpoint.name, stream: shape.stream, plan: lane, hold, startedAt }, pricing.orphan(lane, hold)),
     abandon: (lane, hold) =>
       ctx.settlements.settle({
         event: usageEvent({
           requestId, clientRequestId: incoming.clientRequestId, key, endpoint: endpoint.name, stream: shape.stream, plan: lane, candidate: null,
-          usage: usageOf({}), usageSource: 'estimated', cost: 0n, hold, overHold: false, attempts: [], startedAt, latencyMs: Date.now() - startedAt,
+          usage: usageOf({}), usageSource: 'estimated', cost: 0n, providerCost: 0n, hold, overHold: false, attempts: [], startedAt, latencyMs: Date.now() - startedAt,
           status: 'upstream_error', httpStatus: 503, errorCode: 'unavailable',
         }),
         consumption: [],
       }),
     resolution,
     inputEstimate,
-    maxOutputTokens: shape.producesOutput ? shape.maxOutputTokens : 0,
-    n: shape.n,
+    price: (lane) => pricing.hold(lane),
     nowMs: startedAt,
     // The backstop: a hold outlives its request's deadline. A data plane that dies mid-request is
     // found by its lease within seconds, and its requests settled (metering/instances.ts).
     deadlineMs: startedAt + ctx.requestTimeoutMs + 60_000,
   });
   // From here on the request holds money: every path below ends in exactly one settlement.
-  await serveAdmitted(ctx, endpoint, reply, incoming, key, request, shape, admitted, inputEstimate);
+  await serveAdmitted(ctx, endpoint, reply, incoming, key, request, shape, admitted, inputEstimate, pricing);
 }
 
 async function serveAdmitted<Req, Res>(
@@ -126,6 +128,7 @@ async function serveAdmitted<Req, Res>(
   shape: RequestShape,
   admitted: Admitted,
   inputEstimate: number,
+  pricing: Pricing<Res>,
 ): Promise<void> {
   const { requestId, startedAt } = incoming;
   const plan = admitted.plan;
@@ -136,6 +139,8 @@ async function serveAdmitted<Req, Res>(
 
   let attempts: AttemptRecord[] = [];
   let served: { candidate: Candidate; plan: RoutePlan } | null = null;
+  /** The whole answer relayed, for pricing rules that bill what it holds. */
+  let answer: Res | null = null;
   let outcome: RelayOutcome = { status: 'upstream_error', httpStatus: 500, billable: false, errorCode: 'internal_error' };
   const headers = (): [string, string][] => {
     const list: [string, string][] = [['x-request-id', incoming.clientRequestId ?? requestId], ['x-tollgate-tier', (served?.plan ?? plan).tier]];
@@ -148,14 +153,22 @@ async function serveAdmitted<Req, Res>(
   };
   /** The usage billed and its cost, never more than the hold. */
   const bill = async (called: boolean) => {
-    const { usage, source } = await meter.final(called);
     const candidate = served?.candidate ?? null;
-    const priced = candidate === null ? 0n : chargeOf(candidate, usage);
-    const cost = priced > admitted.hold ? admitted.hold : priced;
-    return { usage, source, cost, overHold: priced > admitted.hold, candidate };
+    const priced = await pricing.bill(candidate, meter, called, answer);
+    const cost = priced.cost > admitted.hold ? admitted.hold : priced.cost;
+    return { ...priced, cost, overHold: priced.cost > admitted.hold, candidate };
   };
 
   try {
+    const local = endpoint.answerLocally?.(request, plan) ?? null;
+    if (local !== null) {
+      // Answered here, by the rules of the lane's first target: no provider is called.
+      served = { candidate: plan.candidates[0]!, plan };
+      answer = await local;
+      const billed = await bill(true);
+      outcome = relayWhole({ answer: { response: answer, raw: Buffer.alloc(0) }, codec: endpoint.codec, passthrough: false, reply, context: { requestId, includeUsage: true, model: plan.model.route.name }, headers: headers(), usage: billed.usage, cost: formatCredits(billed.cost) });
+      return;
+    }
     const affinityKey = plan.candidates.length > 1 ? affinityKeyOf(key.id, incoming.sessionId, endpoint.promptTexts(request)) : null;
     const exchange = endpoint.exchange(request);
     const dispatched = await dispatch(plan, exchange, affinityKey, controller.signal, ctx.dispatch);
@@ -176,8 +189,9 @@ async function serveAdmitted<Req, Res>(
     const passthrough = ctx.passthrough && exchange.native(candidate);
     if (success.kind === 'whole') {
       endpoint.meterWhole(meter, success.response);
+      answer = success.response;
       const billed = await bill(true);
-      outcome = relayWhole({ success, codec: endpoint.codec, passthrough, reply, context: { requestId, includeUsage: true, model: served.plan.model.route.name }, headers: headers(), usage: billed.usage, cost: formatCredits(billed.cost) });
+      outcome = relayWhole({ answer: success, codec: endpoint.codec, passthrough, reply, context: { requestId, includeUsage: true, model: served.plan.model.route.name }, headers: headers(), usage: billed.usage, cost: formatCredits(billed.cost) });
     } else {
       outcome = await relayStream({
         success,
@@ -205,6 +219,8 @@ async function serveAdmitted<Req, Res>(
       usage: outcome.billable ? billed.usage : usageOf({}),
       usageSource: billed.source,
       cost: outcome.billable ? billed.cost : 0n,
+      providerCost: outcome.billable ? billed.providerCost : 0n,
+      images: outcome.billable ? billed.images : null,
       hold: admitted.hold,
       overHold: outcome.billable && billed.overHold,
       attempts,

@@ -21,7 +21,9 @@ import { DEFAULT_GRACE, StoreOutage, type GraceSettings } from './metering/outag
 import { Settlements } from './metering/settlements.ts';
 import { chatOperation } from './operations/chat.ts';
 import { completionsOperation } from './operations/completions.ts';
+import { countTokensOperation } from './operations/count-tokens.ts';
 import { embeddingsOperation } from './operations/embeddings.ts';
+import { imagesOperation } from './operations/images.ts';
 import { handle, type Endpoint } from './pipeline.ts';
 import { ByokCredentials } from './routing/byok.ts';
 import { RouteTableHolder } from './routing/route-table.ts';
@@ -87,8 +89,10 @@ const RESPONSES: Endpoint = chatOperation('responses', openAIResponsesCodec);
 const ROUTES: Record<string, Record<string, Handler>> = {
   '/v1/chat/completions': { post: (ctx, res, req) => handle(ctx, CHAT, res, req) },
   '/v1/messages': { post: (ctx, res, req) => handle(ctx, MESSAGES, res, req) },
+  '/v1/messages/count_tokens': { post: (ctx, res, req) => handle(ctx, countTokensOperation as Endpoint, res, req) },
   '/v1/embeddings': { post: (ctx, res, req) => handle(ctx, embeddingsOperation as Endpoint, res, req) },
   '/v1/completions': { post: (ctx, res, req) => handle(ctx, completionsOperation as Endpoint, res, req) },
+  '/v1/images/generations': { post: (ctx, res, req) => handle(ctx, imagesOperation as Endpoint, res, req) },
   '/v1/responses': { post: (ctx, res, req) => handle(ctx, RESPONSES, res, req) },
   '/v1/models': { get: handleModels },
 };

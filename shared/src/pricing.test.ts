@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_TOKEN_COUNT, USAGE_FIELDS, usage, ZERO_USAGE, type Usage } from './canonical/usage.ts';
 import { MoneyFormatError } from './money.ts';
-import { costOf, encodePrice, feeOf, FREE, parsePrice, type Price } from './pricing.ts';
+import { costOf, encodePrice, feeOf, FREE, imagePriceOf, MAX_IMAGE_PRICES, parsePrice, type Price } from './pricing.ts';
 
 const tokens = fc.integer({ min: 0, max: 10_000_000 });
 const usageVector: fc.Arbitrary<Usage> = fc.record({ input: tokens, cachedInput: tokens, cacheWrite: tokens, output: tokens, reasoning: tokens });
@@ -164,5 +164,58 @@ describe('parsePrice', () => {
     expect(() => parsePrice({ input: '1' } as never)).toThrow(MoneyFormatError);
     expect(() => parsePrice({ input: 1, output: '1' } as never)).toThrow(MoneyFormatError);
     expect(() => parsePrice({ input: '1', output: '1', reasoning: null } as never)).toThrow(MoneyFormatError);
+  });
+});
+
+describe('image prices', () => {
+  const images = (...entries: [size: string, quality: string, price: bigint][]): Price => ({ ...FREE, images: entries.map(([size, quality, price]) => ({ size, quality, price })) });
+  const dalle = images(['1024x1024', 'standard', 40_000_000n], ['1024x1024', 'hd', 80_000_000n], ['1792x1024', 'standard', 80_000_000n], ['1792x1024', 'hd', 120_000_000n]);
+
+  it('prices an image by its size and quality, and refuses what is not listed', () => {
+    expect(imagePriceOf(dalle, '1024x1024', 'standard')).toBe(40_000_000n);
+    expect(imagePriceOf(dalle, '1792x1024', 'hd')).toBe(120_000_000n);
+    expect(imagePriceOf(dalle, '512x512', 'standard')).toBeNull();
+    expect(imagePriceOf(dalle, '1024x1024', 'low')).toBeNull();
+    expect(imagePriceOf(FREE, '1024x1024', 'standard')).toBeNull();
+  });
+
+  it('prices a size or quality left to the provider at the dearest entry that fits the rest', () => {
+    expect(imagePriceOf(dalle, null, 'standard')).toBe(80_000_000n);
+    expect(imagePriceOf(dalle, '1024x1024', null)).toBe(80_000_000n);
+    expect(imagePriceOf(dalle, 'auto', 'auto')).toBe(120_000_000n);
+    expect(imagePriceOf(dalle, null, null)).toBe(120_000_000n);
+  });
+
+  it('takes an entry priced for auto itself when there is one', () => {
+    const gpt = images(['1024x1024', 'low', 11_000_000n], ['1536x1024', 'high', 250_000_000n], ['auto', 'auto', 190_000_000n]);
+    expect(imagePriceOf(gpt, null, null)).toBe(190_000_000n);
+    expect(imagePriceOf(gpt, 'auto', 'auto')).toBe(190_000_000n);
+    expect(imagePriceOf(gpt, '1024x1024', 'low')).toBe(11_000_000n);
+    // auto quality is listed only beside an auto size.
+    expect(imagePriceOf(gpt, '1024x1024', null)).toBeNull();
+  });
+
+  it('travel in snapshots and back, and a price without them reads as before', () => {
+    const record = encodePrice(dalle);
+    expect(record.images).toEqual([
+      { size: '1024x1024', quality: 'standard', price: '40000000' },
+      { size: '1024x1024', quality: 'hd', price: '80000000' },
+      { size: '1792x1024', quality: 'standard', price: '80000000' },
+      { size: '1792x1024', quality: 'hd', price: '120000000' },
+    ]);
+    expect(parsePrice(record)).toEqual(dalle);
+    expect('images' in parsePrice({ input: '1', output: '2' })).toBe(false);
+    expect('images' in encodePrice(FREE)).toBe(false);
+  });
+
+  it.each([
+    ['a negative price', [{ size: '1024x1024', quality: 'standard', price: '-1' }]],
+    ['a price in credits', [{ size: '1024x1024', quality: 'standard', price: '0.04' }]],
+    ['no quality', [{ size: '1024x1024', quality: '', price: '1' }]],
+    ['one size and quality twice', [{ size: '1024x1024', quality: 'hd', price: '1' }, { size: '1024x1024', quality: 'hd', price: '2' }]],
+    ['too many entries', Array.from({ length: MAX_IMAGE_PRICES + 1 }, (_, i) => ({ size: `${i + 1}x1`, quality: 'standard', price: '1' }))],
+    ['not a list', { size: '1024x1024' }],
+  ])('refuses %s', (_name, list) => {
+    expect(() => parsePrice({ input: '0', output: '0', images: list as never })).toThrow(MoneyFormatError);
   });
 });

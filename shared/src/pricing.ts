@@ -1,12 +1,26 @@
 import { USAGE_FIELDS, type Usage } from './canonical/usage.ts';
 import { ceilDiv, MoneyFormatError, parseNanos, type Nanocredits } from './money.ts';
 
+/** Nanocredits per image of one size (`1024x1024`, `auto`) and quality (`standard`, `hd`, `low`, ...). */
+export interface ImagePrice {
+  size: string;
+  quality: string;
+  price: Nanocredits;
+}
+
 /**
  * A price: nanocredits per million tokens for each usage bucket. Cached input, cache writes and
  * reasoning have their own rates; when a catalogue entry sets none they fall back to the input
- * (cached, write) or output (reasoning) rate, never to zero.
+ * (cached, write) or output (reasoning) rate, never to zero. Image models also price each image
+ * by size and quality; a size and quality not listed is not sold (absent: no image is).
  */
-export type Price = Record<keyof Usage, Nanocredits>;
+export type Price = Record<keyof Usage, Nanocredits> & { images?: readonly ImagePrice[] };
+
+export interface ImagePriceRecord {
+  size: string;
+  quality: string;
+  price: string;
+}
 
 /** A price as it travels in snapshots: decimal strings of nanocredits (JSON has no bigint). */
 export interface PriceRecord {
@@ -15,7 +29,12 @@ export interface PriceRecord {
   cachedInput?: string;
   cacheWrite?: string;
   reasoning?: string;
+  /** Absent in tables from before image prices, and for models that sell no images. */
+  images?: ImagePriceRecord[];
 }
+
+/** Image prices one price may list: every size a provider offers times every quality, and room. */
+export const MAX_IMAGE_PRICES = 64;
 
 const TOKENS_PER_PRICE_UNIT = 1_000_000n;
 
@@ -52,21 +71,63 @@ export function parsePrice(record: PriceRecord): Price {
   };
   const input = read(record.input, null, 'input');
   const output = read(record.output, null, 'output');
-  return {
+  const price: Price = {
     input,
     output,
     cachedInput: read(record.cachedInput, input, 'cachedInput'),
     cacheWrite: read(record.cacheWrite, input, 'cacheWrite'),
     reasoning: read(record.reasoning, output, 'reasoning'),
   };
+  return record.images === undefined ? price : { ...price, images: parseImagePrices(record.images) };
+}
+
+function parseImagePrices(records: readonly ImagePriceRecord[]): ImagePrice[] {
+  if (!Array.isArray(records) || records.length > MAX_IMAGE_PRICES) throw new MoneyFormatError(`price field images must be a list of at most ${MAX_IMAGE_PRICES}`);
+  const seen = new Set<string>();
+  return records.map((r, i) => {
+    if (typeof r?.size !== 'string' || typeof r.quality !== 'string' || r.size === '' || r.quality === '') throw new MoneyFormatError(`price field images[${i}] needs a size and a quality`);
+    // Two prices for one size and quality would make the charge depend on their order.
+    const key = `${r.size}\0${r.quality}`;
+    if (seen.has(key)) throw new MoneyFormatError(`price field images prices ${r.size} ${r.quality} twice`);
+    seen.add(key);
+    if (typeof r.price !== 'string') throw new MoneyFormatError(`price field images[${i}].price is missing`);
+    const price = parseNanos(r.price);
+    if (price < 0n) throw new MoneyFormatError(`price field images[${i}].price is negative`);
+    return { size: r.size, quality: r.quality, price };
+  });
 }
 
 export function encodePrice(price: Price): PriceRecord {
-  return {
+  const record: PriceRecord = {
     input: price.input.toString(),
     output: price.output.toString(),
     cachedInput: price.cachedInput.toString(),
     cacheWrite: price.cacheWrite.toString(),
     reasoning: price.reasoning.toString(),
   };
+  if (price.images !== undefined) record.images = price.images.map((i) => ({ size: i.size, quality: i.quality, price: i.price.toString() }));
+  return record;
+}
+
+/** `auto`, like an absent value, leaves the choice to the provider. */
+const AUTO = 'auto';
+
+/**
+ * The price of one image of a size and quality: its own entry when there is one. A size or quality
+ * left to the provider (null or `auto`) takes the `auto` entry when one is listed, else the dearest
+ * entry that fits the rest, since the provider may pick any of them. Null when nothing fits: such
+ * images are not sold at this price.
+ */
+export function imagePriceOf(price: Price, size: string | null, quality: string | null): Nanocredits | null {
+  const entries = price.images ?? [];
+  const autoSize = entries.some((e) => e.size === AUTO);
+  const autoQuality = entries.some((e) => e.quality === AUTO);
+  const fits = (wanted: string | null, listed: string, autoListed: boolean): boolean =>
+    (wanted ?? AUTO) === listed || ((wanted ?? AUTO) === AUTO && !autoListed);
+  let found: Nanocredits | null = null;
+  for (const e of entries) {
+    if (!fits(size, e.size, autoSize) || !fits(quality, e.quality, autoQuality)) continue;
+    if (found === null || e.price > found) found = e.price;
+  }
+  return found;
 }

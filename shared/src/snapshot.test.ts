@@ -41,7 +41,7 @@ const table: RouteTable = {
   models: {
     'gpt-4o': {
       name: 'gpt-4o',
-      prices: { resale: { input: '2500', output: '10000' }, cheap: { input: '2000', output: '8000', cachedInput: '1000', cacheWrite: '2500', reasoning: '9000' } },
+      prices: { resale: { input: '2500', output: '10000', images: [{ size: '1024x1024', quality: 'standard', price: '40000000' }] }, cheap: { input: '2000', output: '8000', cachedInput: '1000', cacheWrite: '2500', reasoning: '9000' } },
       maxOutputTokens: 16_384,
       targets: [
         { channelId: 'ch-a', upstreamModel: 'gpt-4o', priority: 0, weight: 3, cost: { input: '2000', output: '8000', cachedInput: '1000' } },
@@ -227,7 +227,7 @@ describe('route tables', () => {
   });
 
   const nullablePlanField = /^plans\.[\w-]+\.(concurrency|lanes\.continuation|lanes\.fallback)$/;
-  const optionalPriceField = /\.(cost|listPrice|prices\.\w+)\.(cachedInput|cacheWrite|reasoning)$/;
+  const optionalPriceField = /\.(cost|listPrice|prices\.\w+)\.(cachedInput|cacheWrite|reasoning|images)$/;
 
   /** What decoding a table changed at `path` should give: the change, the entry left out, or a refusal. */
   function expected(path: Path, changed: unknown, accepted: boolean): unknown {
@@ -264,6 +264,13 @@ describe('route tables', () => {
     const old = without(table, ['channels', 'ch-b', 'allowPrivateNetwork']);
     expect(table.channels['ch-b']!.allowPrivateNetwork).toBe(true);
     expect(decodeTable(old).channels['ch-b']!.allowPrivateNetwork).toBe(false);
+  });
+
+  it('read image prices, and a price from before them as selling no images', () => {
+    expect(decodeTable(table).models['gpt-4o']!.prices.resale).toEqual({ input: '2500', output: '10000', images: [{ size: '1024x1024', quality: 'standard', price: '40000000' }] });
+    expect('images' in decodeTable(without(table, ['models', 'gpt-4o', 'prices', 'resale', 'images'])).models['gpt-4o']!.prices.resale!).toBe(false);
+    const { decoded, skipped } = decodeReporting(withValue(table, ['models', 'gpt-4o', 'prices', 'resale', 'images', 0, 'price'], '0.04'));
+    expect([skipped, decoded.models['gpt-4o']]).toEqual([['models.gpt-4o'], undefined]);
   });
 
   it('refuse a channel of tier byok: byok requests use only the org own credentials', () => {

@@ -245,6 +245,15 @@ function priceRecord(value: unknown, what: string): PriceRecord {
   for (const name of ['cachedInput', 'cacheWrite', 'reasoning'] as const) {
     if (o[name] !== undefined) out[name] = str(o, name, what);
   }
+  // Absent from tables published before image prices existed: such a model sells no images.
+  if (o.images !== undefined) {
+    if (!Array.isArray(o.images)) throw new SnapshotFormatError(`${what}.images is not a list`);
+    out.images = o.images.map((value, i) => {
+      const iw = `${what}.images[${i}]`;
+      const image = object(value, iw);
+      return { size: str(image, 'size', iw), quality: str(image, 'quality', iw), price: nanos(image, 'price', iw) };
+    });
+  }
   return out;
 }
 

@@ -54,6 +54,11 @@ export interface UsageEvent {
   endpoint: string;
   stream: boolean;
   usage: Usage;
+  /**
+   * Images returned, for endpoints priced per image (`images`): what `cost` charges for, the token
+   * vector being zero. Absent for every other endpoint and from older data planes.
+   */
+  images?: number;
   usageSource: UsageSource;
   chargeKind: ChargeKind;
   /** Nanocredits debited, decimal string; never more than `hold`. */
@@ -125,6 +130,8 @@ const LANES_SET = new Set(['premium', 'continuation', 'fallback']);
 const SOURCES = new Set(['reported', 'estimated']);
 const STATUSES = new Set(['ok', 'upstream_error', 'client_aborted', 'cut_at_hold', 'orphaned']);
 const CHARGE_KINDS = new Set(['usage', 'byok_fee']);
+/** Far above any request's `n`: an image count past it is not one this gateway produced. */
+const MAX_IMAGES = 10_000;
 /** 2100-01-01: a start time past it is not a time this gateway produced. */
 const LATEST_START_MS = 4_102_444_800_000;
 
@@ -184,6 +191,7 @@ export function decodeUsageEvent(text_: string): UsageEvent {
   need(text(value.endpoint, 100), 'endpoint');
   need(typeof value.stream === 'boolean', 'stream');
   need(typeof usage === 'object' && usage !== null && USAGE_FIELDS.every((f) => count(usage[f], MAX_TOKEN_COUNT)), 'usage');
+  need(value.images === undefined || count(value.images, MAX_IMAGES), 'images');
   need(SOURCES.has(value.usageSource as string), 'usageSource');
   need(CHARGE_KINDS.has(value.chargeKind as string), 'chargeKind');
   need(nanos(value.cost), 'cost');

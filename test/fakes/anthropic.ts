@@ -7,6 +7,7 @@ import { jsonReply, split, startProtocolServer, type ProtocolServer, type Reply 
  * cache counts), per content block `content_block_start`, its deltas (`text_delta` in two pieces,
  * `input_json_delta` in three, `thinking_delta` then `signature_delta`) and `content_block_stop`,
  * a `ping`, then `message_delta` (stop reason, stop sequence, output count) and `message_stop`.
+ * `POST /v1/messages/count_tokens` answers `{"input_tokens": N}` with the next answer's input count.
  * A request without the configured `x-api-key` or without `anthropic-version` gets Anthropic's 401.
  */
 export type AnthropicBlock =
@@ -75,13 +76,15 @@ function stream(answer: AnthropicAnswer, id: string, model: string): Reply {
 export async function startAnthropic(options: { apiKey: string }): Promise<AnthropicFake> {
   let count = 0;
   const server = await startProtocolServer<AnthropicAnswer>('anthropic', (request, next) => {
-    if (request.method !== 'POST' || request.path !== '/v1/messages') return jsonReply(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
+    const counting = request.path === '/v1/messages/count_tokens';
+    if (request.method !== 'POST' || (request.path !== '/v1/messages' && !counting)) return jsonReply(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
     if (request.headers['x-api-key'] !== options.apiKey || typeof request.headers['anthropic-version'] !== 'string') {
       return jsonReply(401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
     }
     const body = request.body as { model?: unknown; stream?: unknown } | null;
     const model = typeof body?.model === 'string' ? body.model : 'claude-unknown';
     const answer = next();
+    if (counting) return jsonReply(200, { input_tokens: answer.usage.input_tokens });
     const id = `msg_01Fake${++count}`;
     if (body?.stream === true) return stream(answer, id, model);
     return jsonReply(200, { id, type: 'message', role: 'assistant', model, ...answer });

@@ -1,4 +1,5 @@
-import { MemoryStateStore, RedisStateStore, type StateStore } from '@tollgate/shared';
+import { MessageChannel } from 'node:worker_threads';
+import { MemoryStateStore, RedisStateStore, RemoteStateStore, serveStateStore, type StateStore } from '@tollgate/shared';
 import { startRedisCluster } from './servers.ts';
 import { createTestRedis } from './services.ts';
 
@@ -21,6 +22,22 @@ export const storeAdapters: [name: string, make: () => Promise<TestStore>][] = [
       return { store, cleanup: async () => (await store.close(), await redis.cleanup()) };
     },
   ],
+];
+
+/**
+ * The in-process store reached through a RemoteStateStore over a MessagePort, as the control plane
+ * reaches it from its worker in embedded mode (here both ends in one thread: every call and reply
+ * still crosses as a structured clone).
+ */
+export const remoteStoreAdapter: [name: string, make: () => Promise<TestStore>] = [
+  'memory over a message port',
+  async () => {
+    const owned = new MemoryStateStore();
+    const { port1, port2 } = new MessageChannel();
+    const stopServing = serveStateStore(owned, port1);
+    const store = new RemoteStateStore(port2, { kind: owned.kind });
+    return { store, cleanup: async () => (await store.close(), await stopServing(), await owned.close()) };
+  },
 ];
 
 /** A Redis Cluster of three nodes: for the contract suite, which must hold there too. */

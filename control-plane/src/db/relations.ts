@@ -14,6 +14,7 @@ export const relations = defineRelations(schema, (r) => ({
   orgMembers: {
     user: r.one.users({ from: r.orgMembers.userId, to: r.users.id, optional: false }),
     org: r.one.orgs({ from: r.orgMembers.orgId, to: r.orgs.id, optional: false }),
+    apiKeys: r.many.apiKeys(),
   },
   invitations: {
     org: r.one.orgs({ from: r.invitations.orgId, to: r.orgs.id, optional: false }),
@@ -29,9 +30,14 @@ export const relations = defineRelations(schema, (r) => ({
     plan: r.one.plans({ from: r.orgs.planId, to: r.plans.id }),
     members: r.many.orgMembers(),
     invitations: r.many.invitations(),
+    alerts: r.many.orgAlerts(),
   },
   apiKeys: {
     org: r.one.orgs({ from: r.apiKeys.orgId, to: r.orgs.id, optional: false }),
+    member: r.one.orgMembers({ from: r.apiKeys.memberId, to: r.orgMembers.id }),
+  },
+  orgAlerts: {
+    org: r.one.orgs({ from: r.orgAlerts.orgId, to: r.orgs.id, optional: false }),
   },
   byokCredentials: {
     org: r.one.orgs({ from: r.byokCredentials.orgId, to: r.orgs.id, optional: false }),

@@ -6,9 +6,12 @@ import {
   type CompletionRequest,
   type EmbeddingRequest,
   type EmbeddingResponse,
+  type ImageRequest,
+  type ImageResponse,
   type PreparedRequest,
   type StreamDecoder,
   type StreamLimits,
+  type TokenCount,
 } from '@tollgate/shared';
 import type { Candidate } from '../routing/candidate.ts';
 
@@ -66,5 +69,37 @@ export function completionsExchange(request: CompletionRequest): Exchange<ChatRe
     parse: (c, body) => part(c).parse(body),
     decoder: (c, limits) => part(c).newStreamDecoder(limits),
     native: (c) => c.adapter.nativeFormat === 'openai-chat',
+  };
+}
+
+export function imagesExchange(request: ImageRequest): Exchange<ImageResponse> {
+  const part = (c: Candidate) => c.adapter.images ?? (() => { throw notOffered('image generation', c); })();
+  return {
+    stream: false,
+    prepare: (c) => part(c).prepare(request, c.target),
+    parse: (c, body) => {
+      // Images past the `n` asked for were not asked for: neither shown nor billed.
+      const answer = part(c).parse(body);
+      return answer.data.length > request.n ? { ...answer, data: answer.data.slice(0, request.n) } : answer;
+    },
+    decoder: (c) => {
+      throw notOffered('streamed image generation', c);
+    },
+    // Rendered, never passed through: the client gets exactly the images billed (at most `n`).
+    native: () => false,
+  };
+}
+
+/** A provider's own count of a chat request's input tokens (Anthropic's free `count_tokens`). */
+export function countTokensExchange(request: ChatRequest): Exchange<TokenCount> {
+  const part = (c: Candidate) => c.adapter.countTokens ?? (() => { throw notOffered('token counting', c); })();
+  return {
+    stream: false,
+    prepare: (c) => part(c).prepare(request, c.target),
+    parse: (c, body) => ({ inputTokens: part(c).parse(body) }),
+    decoder: (c) => {
+      throw notOffered('streamed token counting', c);
+    },
+    native: () => false,
   };
 }

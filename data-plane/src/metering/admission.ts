@@ -1,6 +1,5 @@
 import { fairUseWindow, GatewayError, isStoreUnavailable, totalInput, totalOutput, type CounterCheck, type CounterConsumption, type KeyRecord, type Nanocredits, type StateStore, type Usage, type UsageEvent } from '@tollgate/shared';
 import type { Resolution, RoutePlan } from '../routing/resolve.ts';
-import { holdFor, outputBudget } from './charge.ts';
 import { limitChecks, limitError, overdraftOf } from './limits.ts';
 import type { StoreOutage } from './outage.ts';
 
@@ -24,9 +23,10 @@ export interface AdmissionInput {
    */
   abandon(lane: RoutePlan, hold: Nanocredits): void;
   resolution: Resolution;
+  /** Input tokens the request counts against tokens-per-minute limits until it settles. */
   inputEstimate: number;
-  maxOutputTokens: number | null;
-  n: number;
+  /** The hold for a lane (the worst case of every candidate it may reach) and the output it covers. */
+  price(lane: RoutePlan): { hold: Nanocredits; outputBudget: number };
   nowMs: number;
   deadlineMs: number;
 }
@@ -56,8 +56,7 @@ export async function admit(store: StateStore, input: AdmissionInput): Promise<A
   const fairCounter = window ? `fair:${window.id}` : null;
 
   const tryLane = async (lane: RoutePlan, withFairUse: boolean) => {
-    const budget = outputBudget(lane, input.maxOutputTokens, input.n);
-    const hold = holdFor(lane, input.inputEstimate, budget);
+    const { hold, outputBudget: budget } = input.price(lane);
     const limits = limitChecks(input.key, input.nowMs, hold, input.inputEstimate);
     const checks: CounterCheck[] = [...limits.checks];
     if (plan?.concurrency != null) {

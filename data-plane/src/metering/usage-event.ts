@@ -1,7 +1,7 @@
-import { costOf, usage as usageOf, type AttemptRecord, type KeyRecord, type Nanocredits, type Usage, type UsageEvent, type UsageSource, type UsageStatus } from '@tollgate/shared';
+import type { AttemptRecord, KeyRecord, Nanocredits, Usage, UsageEvent, UsageSource, UsageStatus } from '@tollgate/shared';
 import type { Candidate } from '../routing/candidate.ts';
 import type { RoutePlan } from '../routing/resolve.ts';
-import { chargeOf } from './charge.ts';
+import type { Bill } from './pricing.ts';
 
 export interface UsageEventInput {
   requestId: string;
@@ -16,6 +16,10 @@ export interface UsageEventInput {
   usageSource: UsageSource;
   /** What is debited: at most the hold. */
   cost: Nanocredits;
+  /** What the operator pays the provider for it (0 for BYOK). */
+  providerCost: Nanocredits;
+  /** Images billed, for endpoints priced per image. */
+  images?: number | null;
   hold: Nanocredits;
   overHold: boolean;
   attempts: AttemptRecord[];
@@ -45,10 +49,11 @@ export function usageEvent(input: UsageEventInput): UsageEvent {
     endpoint: input.endpoint,
     stream: input.stream,
     usage: input.usage,
+    ...(input.images != null ? { images: input.images } : {}),
     usageSource: input.usageSource,
     chargeKind: candidate?.feeBps != null ? 'byok_fee' : 'usage',
     cost: input.cost.toString(),
-    providerCost: (candidate ? costOf(input.usage, candidate.providerPrice) : 0n).toString(),
+    providerCost: input.providerCost.toString(),
     hold: input.hold.toString(),
     overHold: input.overHold,
     attempts: input.attempts,
@@ -62,19 +67,21 @@ export function usageEvent(input: UsageEventInput): UsageEvent {
 
 /**
  * What to settle if this data plane dies before it settles the request: the upstream had (or was
- * about to have) the request, so its input is billed at the quick estimate on the lane's first
- * candidate, never more than the hold, marked `orphaned` for the operator.
+ * about to have) the request, so it is billed as its pricing says (for tokens, the input at the
+ * quick estimate) on the lane's first candidate, never more than the hold, marked `orphaned`.
  */
-export function orphanEvent(base: Omit<UsageEventInput, 'candidate' | 'usage' | 'usageSource' | 'cost' | 'overHold' | 'attempts' | 'latencyMs' | 'status' | 'httpStatus' | 'errorCode'>, inputEstimate: number): UsageEvent {
-  const candidate = base.plan.candidates[0] ?? null;
-  const usage = usageOf({ input: inputEstimate });
-  const priced = candidate === null ? 0n : chargeOf(candidate, usage);
+export function orphanEvent(
+  base: Omit<UsageEventInput, 'candidate' | 'usage' | 'usageSource' | 'cost' | 'providerCost' | 'images' | 'overHold' | 'attempts' | 'latencyMs' | 'status' | 'httpStatus' | 'errorCode'>,
+  bill: Bill,
+): UsageEvent {
   return usageEvent({
     ...base,
-    candidate,
-    usage,
+    candidate: base.plan.candidates[0] ?? null,
+    usage: bill.usage,
     usageSource: 'estimated',
-    cost: priced > base.hold ? base.hold : priced,
+    cost: bill.cost > base.hold ? base.hold : bill.cost,
+    providerCost: bill.providerCost,
+    images: bill.images,
     overHold: false,
     attempts: [],
     latencyMs: 0,

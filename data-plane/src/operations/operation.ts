@@ -1,6 +1,8 @@
 import type { IngressCodec } from '../codecs/codec.ts';
 import type { Exchange } from '../dispatch/exchange.ts';
 import type { Meter } from '../metering/meter.ts';
+import type { ItemRule } from '../metering/pricing.ts';
+import type { RoutePlan } from '../routing/resolve.ts';
 
 /** What the pipeline itself needs to know of a request, whatever the operation. */
 export interface RequestShape {
@@ -35,4 +37,11 @@ export interface Operation<Req, Res> {
   exchange(request: Req): Exchange<Res>;
   /** Meters a whole answer: its reported usage and its output. */
   meterWhole(meter: Meter, response: Res): void;
+  /** Priced per item returned (images), or not at all (a token count); absent: per token. */
+  pricing?: ItemRule<Req, Res> | 'free';
+  /**
+   * An answer the gateway gives itself when no target of the lane offers the endpoint (a token
+   * count for a model no provider of which counts): no provider is called. Null: dispatch.
+   */
+  answerLocally?(request: Req, plan: RoutePlan): Promise<Res> | null;
 }

@@ -10,22 +10,35 @@ export function tiersOf(model: LiveModel): Tier[] {
   return tiers;
 }
 
+/** Credits per million tokens per bucket, and per image by size and quality where images are sold. */
+interface TierPricing {
+  input: string;
+  output: string;
+  cached_input: string;
+  cache_write: string;
+  reasoning: string;
+  images?: { size: string; quality: string; price: string }[];
+}
+
 interface ListedModel {
   id: string;
   object: 'model';
   created: number;
   owned_by: 'tollgate';
-  /** Tollgate's extra field: where the model is served and what it costs, in credits per million tokens. */
-  tollgate: { tiers: Tier[]; pricing: Partial<Record<Tier, Record<string, string>>> };
+  /** Tollgate's extra field: where the model is served and what it costs, in credits. */
+  tollgate: { tiers: Tier[]; pricing: Partial<Record<Tier, TierPricing>> };
 }
 
-function creditsPerMillion(price: Price): Record<string, string> {
+function creditsOf(price: Price): TierPricing {
   return {
     input: formatCredits(price.input),
     output: formatCredits(price.output),
     cached_input: formatCredits(price.cachedInput),
     cache_write: formatCredits(price.cacheWrite),
     reasoning: formatCredits(price.reasoning),
+    ...(price.images !== undefined && price.images.length > 0
+      ? { images: price.images.map((i) => ({ size: i.size, quality: i.quality, price: formatCredits(i.price) })) }
+      : {}),
   };
 }
 
@@ -46,7 +59,7 @@ export class ModelList {
       const pricing: ListedModel['tollgate']['pricing'] = {};
       for (const tier of tiers) {
         const price = tier === 'byok' ? undefined : model.prices[tier];
-        if (price) pricing[tier] = creditsPerMillion(price);
+        if (price) pricing[tier] = creditsOf(price);
       }
       this.models.set(model.route.name, {
         id: model.route.name,

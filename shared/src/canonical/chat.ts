@@ -194,3 +194,8 @@ export interface ChatResponse {
   /** Null when the provider reported none. */
   usage: Usage | null;
 }
+
+/** A count of a chat request's input tokens (Anthropic's `count_tokens`): nothing is generated. */
+export interface TokenCount {
+  inputTokens: number;
+}

@@ -3,3 +3,4 @@ export * from './events.ts';
 export * from './usage.ts';
 export * from './embeddings.ts';
 export * from './completions.ts';
+export * from './images.ts';

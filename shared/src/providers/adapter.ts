@@ -1,12 +1,20 @@
 import type { ChatRequest, ChatResponse } from '../canonical/chat.ts';
 import type { CompletionRequest } from '../canonical/completions.ts';
 import type { EmbeddingRequest, EmbeddingResponse } from '../canonical/embeddings.ts';
+import type { ImageRequest, ImageResponse } from '../canonical/images.ts';
 import type { StreamEvent } from '../canonical/events.ts';
 import type { ChannelProtocol, ProviderId } from './catalog.ts';
 import type { Credential } from './credentials.ts';
 
 /** The wire formats clients speak to the gateway (one ingress codec each). */
-export type ClientFormat = 'openai-chat' | 'anthropic-messages' | 'openai-responses' | 'openai-embeddings' | 'openai-completions';
+export type ClientFormat =
+  | 'openai-chat'
+  | 'anthropic-messages'
+  | 'openai-responses'
+  | 'openai-embeddings'
+  | 'openai-completions'
+  | 'openai-images'
+  | 'anthropic-count-tokens';
 
 /** Where and as whom one upstream call goes. */
 export interface UpstreamTarget {
@@ -101,5 +109,19 @@ export interface ProviderAdapter {
     prepare(request: CompletionRequest, target: UpstreamTarget): PreparedRequest;
     parse(body: Uint8Array): ChatResponse;
     newStreamDecoder(limits: StreamLimits): StreamDecoder;
+  };
+  /** Image generation, for providers that offer it; answers are priced per image, not per token. */
+  images?: {
+    prepare(request: ImageRequest, target: UpstreamTarget): PreparedRequest;
+    parse(body: Uint8Array): ImageResponse;
+  };
+  /**
+   * The provider's own count of a chat request's input tokens (Anthropic's free `count_tokens`);
+   * for providers without one the gateway counts with its tokenizer.
+   */
+  countTokens?: {
+    prepare(request: ChatRequest, target: UpstreamTarget): PreparedRequest;
+    /** Throws UpstreamFormatError when the body holds no count. */
+    parse(body: Uint8Array): number;
   };
 }

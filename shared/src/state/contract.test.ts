@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterStoreAdapter, storeAdapters, type TestStore } from '../../../test/support/stores.ts';
+import { clusterStoreAdapter, remoteStoreAdapter, storeAdapters, type TestStore } from '../../../test/support/stores.ts';
 import type { Announcement, ByokRecord, KeyRecord, RouteTable } from '../snapshot.ts';
 import { ZERO_USAGE } from '../canonical/usage.ts';
 import { decodeUsageEvent, type UsageEvent } from '../usage.ts';
 import type { CounterCheck, CounterConsumption, Reservation, StateStore } from './port.ts';
 
 // The one contract both adapters keep; embedded mode is only as correct as this suite. Every case
-// runs against each adapter with the same exact expectations, so both give identical answers.
+// runs against each adapter with the same exact expectations, so both give identical answers; and
+// against the in-process one reached over a message port, as embedded mode's control plane does.
 
 let sequence = 0;
 const unique = (prefix: string): string => `${prefix}-${process.pid}-${++sequence}`;
@@ -117,7 +118,7 @@ async function peek(store: StateStore, orgId: string, counter: string): Promise<
   return outcome.counters[counter]!;
 }
 
-describe.each([...storeAdapters, clusterStoreAdapter])('state store contract: %s', (_name, make) => {
+describe.each([...storeAdapters, remoteStoreAdapter, clusterStoreAdapter])('state store contract: %s', (_name, make) => {
   let store: StateStore;
   let cleanup: () => Promise<void>;
 
@@ -811,6 +812,26 @@ describe.each([...storeAdapters, clusterStoreAdapter])('state store contract: %s
       expect(claimed).toEqual(taken);
       await store.ackUsage(claimed.map((d) => d.id));
       expect(await store.claimStaleUsage('heir', 0, 10)).toEqual([]);
+    });
+
+    it('lists delivered then new entries oldest first, and acknowledging deletes either kind', async () => {
+      await drain('c0');
+      await store.ackUsage((await store.claimStaleUsage('sweeper', 0, 10_000)).map((d) => d.id));
+      const org = await newOrg(1_000n);
+      for (const id of ['l1', 'l2', 'l3', 'l4']) await store.settle(settlement(org, id, 1n));
+      const delivered = await store.readUsage('lister', 2, 0);
+      expect(requestIds(delivered)).toEqual(['l1', 'l2']);
+      const listed = await store.unconsumedUsage(100);
+      expect(requestIds(listed)).toEqual(['l1', 'l2', 'l3', 'l4']);
+      expect(requestIds(await store.unconsumedUsage(3))).toEqual(['l1', 'l2', 'l3']);
+      // One delivered and one never delivered: both are gone, the others stay where they were.
+      await store.ackUsage([listed[0]!.id, listed[2]!.id]);
+      expect(requestIds(await store.unconsumedUsage(100))).toEqual(['l2', 'l4']);
+      expect(requestIds(await store.readUsage('lister', 10, 0))).toEqual(['l4']);
+      await sleep(30);
+      expect(requestIds(await store.claimStaleUsage('heir', 20, 10))).toEqual(['l2', 'l4']);
+      await store.ackUsage(listed.map((d) => d.id));
+      expect(await store.unconsumedUsage(100)).toEqual([]);
     });
 
     it('wakes a blocked reader when an event arrives', async () => {

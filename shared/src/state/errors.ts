@@ -8,6 +8,7 @@ const UNAVAILABLE = /Command timed out|Connection is closed|ECONNREFUSED|ECONNRE
 
 export function isStoreUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError') return true;
+  // StorePortClosedError: the thread owning an in-process store is gone (state/remote.ts).
+  if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError' || error.name === 'StorePortClosedError') return true;
   return UNAVAILABLE.test(error.message);
 }

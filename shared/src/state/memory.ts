@@ -93,6 +93,8 @@ interface StreamEntry {
   deliveredAt?: number;
 }
 
+const deliveryOf = (entry: StreamEntry): UsageDelivery => ({ id: entry.id, payload: entry.payload, storeDebited: entry.storeDebited });
+
 /**
  * In-process adapter for embedded mode, where both planes share one process. It keeps the Redis
  * adapter's semantics exactly (the same contract suite runs against both); every operation is
@@ -110,7 +112,14 @@ export class MemoryStateStore implements StateStore {
   private readonly orgs = new Map<string, OrgState>();
   private readonly breakers = new Map<string, BreakerState & { probeUntil: number }>();
   private readonly affinity = new Map<string, { value: string; expiresAt: number }>();
-  private readonly stream: StreamEntry[] = [];
+  /**
+   * The usage stream as two maps in id order, so reads, claims and acknowledgements cost what they
+   * return, not the stream's length: entries are delivered from the front of `undelivered` and move
+   * to the end of `pending`, so every pending id is lower than every undelivered one, and each map
+   * stays in id order (a claim changes an entry's owner, not its place, as in Redis's PEL).
+   */
+  private readonly undelivered = new Map<string, StreamEntry>();
+  private readonly pending = new Map<string, StreamEntry>();
   private sequence = 0;
   /** Requests admitted and not settled yet, by id: the instance serving each and its orphan event. */
   private readonly intents = new Map<string, { instance: string; orphan: UsageEvent }>();
@@ -413,7 +422,8 @@ export class MemoryStateStore implements StateStore {
   }
 
   private append(payload: string, storeDebited: boolean): void {
-    this.stream.push({ id: `${Date.now()}-${this.sequence++}`, payload, storeDebited });
+    const id = `${Date.now()}-${this.sequence++}`;
+    this.undelivered.set(id, { id, payload, storeDebited });
     for (const wake of this.waiters) wake();
     this.waiters.clear();
   }
@@ -438,12 +448,13 @@ export class MemoryStateStore implements StateStore {
   private takeNew(consumer: string, count: number): UsageDelivery[] {
     const out: UsageDelivery[] = [];
     const now = Date.now();
-    for (const entry of this.stream) {
+    for (const [id, entry] of this.undelivered) {
       if (out.length >= count) break;
-      if (entry.owner !== undefined) continue;
+      this.undelivered.delete(id);
       entry.owner = consumer;
       entry.deliveredAt = now;
-      out.push({ id: entry.id, payload: entry.payload, storeDebited: entry.storeDebited });
+      this.pending.set(id, entry);
+      out.push(deliveryOf(entry));
     }
     return out;
   }
@@ -451,12 +462,13 @@ export class MemoryStateStore implements StateStore {
   async claimStaleUsage(consumer: string, minIdleMs: number, count: number): Promise<UsageDelivery[]> {
     const out: UsageDelivery[] = [];
     const now = Date.now();
-    for (const entry of this.stream) {
+    // Only delivered entries are looked at: as many as consumers hold unacknowledged, not the stream.
+    for (const entry of this.pending.values()) {
       if (out.length >= count) break;
-      if (entry.deliveredAt === undefined || now - entry.deliveredAt < minIdleMs) continue;
+      if (now - entry.deliveredAt! < minIdleMs) continue;
       entry.owner = consumer;
       entry.deliveredAt = now;
-      out.push({ id: entry.id, payload: entry.payload, storeDebited: entry.storeDebited });
+      out.push(deliveryOf(entry));
     }
     return out;
   }
@@ -466,13 +478,20 @@ export class MemoryStateStore implements StateStore {
   }
 
   async unconsumedUsage(limit: number): Promise<UsageDelivery[]> {
-    return this.stream.slice(0, limit).map((e) => ({ id: e.id, payload: e.payload, storeDebited: e.storeDebited }));
+    const out: UsageDelivery[] = [];
+    for (const entries of [this.pending, this.undelivered]) {
+      for (const entry of entries.values()) {
+        if (out.length >= limit) return out;
+        out.push(deliveryOf(entry));
+      }
+    }
+    return out;
   }
 
+  /** Acknowledges and deletes (XACK + XDEL): an id not delivered yet is deleted too, as in Redis. */
   async ackUsage(ids: string[]): Promise<void> {
-    const acked = new Set(ids);
-    for (let i = this.stream.length - 1; i >= 0; i--) {
-      if (acked.has(this.stream[i]!.id)) this.stream.splice(i, 1);
+    for (const id of ids) {
+      if (!this.pending.delete(id)) this.undelivered.delete(id);
     }
   }
 

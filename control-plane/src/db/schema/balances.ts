@@ -34,7 +34,10 @@ export const usageDeadLetters = pgTable(
     payload: text('payload').notNull(),
     error: text('error').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** An operator's resolution: when, who, and what was done about the money (services/dead-letters.ts). */
     resolvedAt: timestamp('resolved_at', { withTimezone: true, precision: 3 }),
+    resolvedBy: uuid('resolved_by'),
+    resolutionNote: text('resolution_note'),
   },
   (t) => [index('usage_dead_letters_org_idx').on(t.orgId)],
 );

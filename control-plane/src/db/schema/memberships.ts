@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, index, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { orgs } from './orgs.ts';
 import { users } from './users.ts';
 
@@ -20,9 +20,19 @@ export const orgMembers = pgTable(
       .notNull()
       .references(() => users.id),
     role: text('role').$type<OrgRole>().notNull(),
+    /**
+     * Nanocredits the keys that belong to this member may spend per calendar month (UTC); null for
+     * no allowance. Set by owners and admins.
+     */
+    monthlyAllowance: bigint('monthly_allowance', { mode: 'bigint' }),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [unique('org_members_org_user_key').on(t.orgId, t.userId), index('org_members_user_idx').on(t.userId), check('org_members_role_check', roleCheck(t.role))],
+  (t) => [
+    unique('org_members_org_user_key').on(t.orgId, t.userId),
+    index('org_members_user_idx').on(t.userId),
+    check('org_members_role_check', roleCheck(t.role)),
+    check('org_members_allowance_check', sql`${t.monthlyAllowance} is null or ${t.monthlyAllowance} >= 0`),
+  ],
 );
 
 /** An invitation by email link: accepted once, before it expires, by whoever holds the link. */

@@ -1,6 +1,7 @@
 import type { Tier } from '@tollgate/shared';
 import { sql } from 'drizzle-orm';
 import { bigint, check, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { limitColumns, limitsCheck } from './limits.ts';
 import { plans } from './plans.ts';
 
 /** A text[] of tiers: null (no restriction) or a non-empty subset of the tiers. */
@@ -24,9 +25,17 @@ export const orgs = pgTable(
     planId: uuid('plan_id').references(() => plans.id),
     /** Nanocredits: crossing below it writes one low_balance alert (org_alerts); null for none. */
     lowBalanceThreshold: bigint('low_balance_threshold', { mode: 'bigint' }),
+    /** Ceilings over all the org's keys (null: none); the operator sets them. */
+    ...limitColumns(),
+    /** Nanocredits the balance may go below zero; the operator sets it. */
+    overdraft: bigint('overdraft', { mode: 'bigint' }).notNull().default(0n),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [check('orgs_allowed_tiers_check', tierListCheck(t.allowedTiers))],
+  (t) => [
+    check('orgs_allowed_tiers_check', tierListCheck(t.allowedTiers)),
+    check('orgs_limits_check', limitsCheck(t)),
+    check('orgs_overdraft_check', sql`${t.overdraft} >= 0`),
+  ],
 );
 
 export type Org = typeof orgs.$inferSelect;

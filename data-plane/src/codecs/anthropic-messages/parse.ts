@@ -112,11 +112,23 @@ function responseFormat(value: unknown, param: string): ResponseFormat {
  * dropping it keeps the request routable anywhere). Fields that would change the price are refused.
  */
 export function parseAnthropicMessages(raw: Buffer): ChatRequest {
-  const body: Fields = jsonObjectBody(raw);
+  return messagesRequest(jsonObjectBody(raw), 'messages');
+}
+
+/**
+ * A `count_tokens` body: the Messages body without the output cap, which it does not need (one
+ * given is still checked). Nothing is generated, so the request never streams.
+ */
+export function parseAnthropicCountTokens(raw: Buffer): ChatRequest {
+  return messagesRequest(jsonObjectBody(raw), 'count_tokens');
+}
+
+function messagesRequest(body: Fields, endpoint: 'messages' | 'count_tokens'): ChatRequest {
   if (typeof body.model !== 'string' || body.model.length === 0) throw invalid('Missing required parameter: "model" must be a non-empty string.', 'model');
   const model = string(body.model, 'model', LIMITS.modelChars);
-  if (body.max_tokens === undefined || body.max_tokens === null) throw invalid('Missing required parameter: "max_tokens".', 'max_tokens');
-  const maxTokens = integer(body.max_tokens, 'max_tokens', 1, LIMITS.maxOutputTokens);
+  const counting = endpoint === 'count_tokens';
+  if ((body.max_tokens === undefined || body.max_tokens === null) && !counting) throw invalid('Missing required parameter: "max_tokens".', 'max_tokens');
+  const maxTokens = optional(body.max_tokens, (v) => integer(v, 'max_tokens', 1, LIMITS.maxOutputTokens));
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('Missing required parameter: "messages" must be a non-empty array.', 'messages');
   refusePriced(body);
 
@@ -126,7 +138,7 @@ export function parseAnthropicMessages(raw: Buffer): ChatRequest {
   const choice = optional(body.tool_choice, toolChoice);
   const outputConfig = optional(body.output_config, (v) => object(v, 'output_config'));
   const format = optional(outputConfig?.format, (v) => responseFormat(v, 'output_config.format')) ?? optional(body.output_format, (v) => responseFormat(v, 'output_format'));
-  const thinking = thinkingConfig(body, outputConfig, maxTokens);
+  const thinking = thinkingConfig(body, outputConfig, maxTokens ?? LIMITS.maxOutputTokens);
   const metadata = optional(body.metadata, (v) => object(v, 'metadata'));
   return {
     model,
@@ -144,7 +156,7 @@ export function parseAnthropicMessages(raw: Buffer): ChatRequest {
     maxOutputTokens: maxTokens,
     // The Messages API has no `n`.
     n: 1,
-    stream: optional(body.stream, (v) => boolean(v, 'stream')) ?? false,
+    stream: counting ? false : (optional(body.stream, (v) => boolean(v, 'stream')) ?? false),
     // Anthropic streams always carry usage (message_start and message_delta).
     includeUsage: true,
     reasoningEffort: portableEffort(thinking),

@@ -1,5 +1,6 @@
 import type { ProviderAdapter } from '../adapter.ts';
 import { describeJsonError } from '../sanitise.ts';
+import { parseAnthropicCountTokens, prepareAnthropicCountTokens } from './count-tokens.ts';
 import { anthropicMessagesBody, anthropicRequest } from './request.ts';
 import { parseAnthropicMessage } from './response.ts';
 import { AnthropicStreamDecoder } from './stream.ts';
@@ -16,4 +17,5 @@ export const anthropicAdapter: ProviderAdapter = {
   parseChatResponse: parseAnthropicMessage,
   newStreamDecoder: (limits) => new AnthropicStreamDecoder(limits),
   describeError: describeJsonError,
+  countTokens: { prepare: prepareAnthropicCountTokens, parse: parseAnthropicCountTokens },
 };

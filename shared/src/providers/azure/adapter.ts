@@ -1,6 +1,7 @@
 import type { ProviderAdapter } from '../adapter.ts';
 import { openAIChatBody, openAIRequest } from '../openai/request.ts';
 import { parseOpenAIChatResponse } from '../openai/response.ts';
+import { openAIImagesBody, parseOpenAIImages } from '../openai/images.ts';
 import { OpenAIStreamDecoder } from '../openai/stream.ts';
 import { responsesBody } from '../openai-responses/request.ts';
 import { parseResponsesResponse } from '../openai-responses/response.ts';
@@ -40,6 +41,16 @@ export const azureOpenAIAdapter: ProviderAdapter = {
   parseChatResponse: parseOpenAIChatResponse,
   newStreamDecoder: (limits) => new OpenAIStreamDecoder(limits),
   describeError: describeJsonError,
+  /** An image deployment: POST .../openai/deployments/{deployment}/images/generations?api-version=... */
+  images: {
+    prepare(request, target) {
+      const credential = azureCredential(target);
+      const deployment = azureDeployment(credential, target.upstreamModel);
+      const path = `/openai/deployments/${deployment}/images/generations?api-version=${encodeURIComponent(credential.apiVersion)}`;
+      return openAIRequest({ ...target, basePath: azureBasePath(target.basePath) }, path, openAIImagesBody(request, deployment), false, azureAuth(credential));
+    },
+    parse: parseOpenAIImages,
+  },
 };
 
 /**

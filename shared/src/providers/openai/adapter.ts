@@ -5,6 +5,7 @@ import { parseOpenAIChatResponse } from './response.ts';
 import { OpenAIStreamDecoder } from './stream.ts';
 import { OpenAICompletionStreamDecoder, parseOpenAICompletion, prepareOpenAICompletion } from './completions.ts';
 import { parseOpenAIEmbeddings, prepareOpenAIEmbeddings } from './embeddings.ts';
+import { openAIImagesBody, parseOpenAIImages } from './images.ts';
 
 /**
  * OpenAI Chat Completions, and every provider that speaks it (Groq, Together, OpenRouter, ... are
@@ -23,4 +24,8 @@ export const openAIAdapter: ProviderAdapter = {
   describeError: describeJsonError,
   embeddings: { prepare: prepareOpenAIEmbeddings, parse: parseOpenAIEmbeddings },
   completions: { prepare: prepareOpenAICompletion, parse: parseOpenAICompletion, newStreamDecoder: (limits) => new OpenAICompletionStreamDecoder(limits) },
+  images: {
+    prepare: (request, target) => openAIRequest(target, '/images/generations', openAIImagesBody(request, target.upstreamModel), false),
+    parse: parseOpenAIImages,
+  },
 };
