@@ -130,6 +130,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     masterKeys: ring,
     publisher,
     outbox,
+    store: options.store,
     logger,
     ...(options.providerBaseUrls ? { providerBaseUrls: options.providerBaseUrls } : {}),
     listenerPorts: new Set(options.listenerPorts ?? []),

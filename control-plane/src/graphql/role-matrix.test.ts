@@ -42,6 +42,7 @@ afterAll(async () => {
 });
 
 const ID = () => randomUUID();
+/** Created by the operator, who is no member: an org key. */
 const freshKey = async () => (await createApiKey(h, orgA)).id;
 const freshMember = async () => (await memberWithToken(h, orgA, 'viewer')).memberId;
 const freshInvitation = async () =>
@@ -64,9 +65,10 @@ interface Case {
   path?: string;
 }
 
-function m(field: string, inputType: string, allow: Who[], input: () => Promise<Record<string, unknown>> | Record<string, unknown>): Case {
+/** A mutation case; `label` tells apart cases of one mutation whose input needs other permissions. */
+function m(field: string, inputType: string, allow: Who[], input: () => Promise<Record<string, unknown>> | Record<string, unknown>, label?: string): Case {
   return {
-    name: `Mutation.${field}`,
+    name: `Mutation.${field}${label ? ` (${label})` : ''}`,
     allow,
     query: `mutation($input: ${inputType}!) { ${field}(input: $input) { __typename ... on Error { message } } }`,
     vars: async () => ({ input: await input() }),
@@ -100,6 +102,19 @@ const CASES: Case[] = [
   { name: 'Org.members', allow: MEMBERS_OF_A, query: 'query($id: ID!) { org(id: $id) { members { edges { node { role } } } } }', vars: () => ({ id: orgA }) },
   { name: 'Org.byokCredentials', allow: MEMBERS_OF_A, query: 'query($id: ID!) { org(id: $id) { byokCredentials { edges { node { id } } } } }', vars: () => ({ id: orgA }) },
   { name: 'Org.invitations', allow: MANAGERS, query: 'query($id: ID!) { org(id: $id) { invitations { edges { node { id } } } } }', vars: () => ({ id: orgA }), path: 'org.invitations' },
+  { name: 'Org.overdraft', allow: BILLING, query: 'query($id: ID!) { org(id: $id) { overdraft } }', vars: () => ({ id: orgA }), path: 'org.overdraft' },
+  { name: 'Org.lowBalanceThreshold', allow: BILLING, query: 'query($id: ID!) { org(id: $id) { lowBalanceThreshold } }', vars: () => ({ id: orgA }), path: 'org.lowBalanceThreshold' },
+  { name: 'Org.alerts', allow: BILLING, query: 'query($id: ID!) { org(id: $id) { alerts { edges { node { id } } } } }', vars: () => ({ id: orgA }), path: 'org.alerts' },
+  { name: 'Org.limits', allow: MEMBERS_OF_A, query: 'query($id: ID!) { org(id: $id) { limits { requestsPerMinute } } }', vars: () => ({ id: orgA }) },
+  { name: 'Query.reconcile', allow: OPERATOR, query: '{ reconcile { orgsChecked } }' },
+  { name: 'Query.usageDeadLetters', allow: OPERATOR, query: '{ usageDeadLetters(resolved: false) { edges { node { id } } } }' },
+  {
+    name: 'ApiKey.spend',
+    allow: BILLING,
+    query: 'query($id: ID!) { org(id: $id) { apiKeys(first: 1) { edges { node { spend { month } } } } } }',
+    vars: async () => (await freshKey(), { id: orgA }),
+    path: 'org.apiKeys.edges.0.node.spend',
+  },
   {
     name: 'ApiKey.usage',
     allow: BILLING,
@@ -120,21 +135,30 @@ const CASES: Case[] = [
   m('revokeManagementToken', 'RevokeManagementTokenInput', AUTHENTICATED, () => ({ id: ID() })),
 
   m('createOrg', 'CreateOrgInput', OPERATOR, () => ({ name: unique('org') })),
-  m('updateOrg', 'UpdateOrgInput', MANAGERS, () => ({ id: orgA })),
+  m('updateOrg', 'UpdateOrgInput', MANAGERS, () => ({ id: orgA, lowBalanceThreshold: '1' })),
+  // What the org is sold is the operator's to change.
+  m('updateOrg', 'UpdateOrgInput', OPERATOR, () => ({ id: orgA, limits: { requestsPerMinute: 100_000 } }), 'limits'),
+  m('updateOrg', 'UpdateOrgInput', OPERATOR, () => ({ id: orgA, overdraft: '0' }), 'overdraft'),
   m('deleteOrg', 'OrgIdInput', ['operator', 'owner'], () => ({ id: orgA })),
   m('setOrgAllowedTiers', 'SetOrgAllowedTiersInput', OPERATOR, () => ({ orgId: orgA })),
   m('setOrgPlan', 'SetOrgPlanInput', OPERATOR, () => ({ orgId: orgA })),
   m('creditOrg', 'CreditOrgInput', OPERATOR, () => ({ orgId: orgA, amount: '1', reason: 'r', idempotencyKey: unique('c') })),
+  { name: 'Mutation.repairStore', allow: OPERATOR, query: 'mutation { repairStore { __typename ... on Error { message } } }' },
+  m('resolveUsageDeadLetter', 'ResolveUsageDeadLetterInput', OPERATOR, () => ({ id: ID(), note: 'booked by hand' })),
 
   m('inviteMember', 'InviteMemberInput', MANAGERS, () => ({ orgId: orgA, email: `${unique('x')}@example.com`, role: 'viewer' })),
   m('addMember', 'AddMemberInput', OPERATOR, () => ({ orgId: orgA, email: `${unique('x')}@example.com`, role: 'viewer' })),
   m('revokeInvitation', 'InvitationIdInput', MANAGERS, async () => ({ id: await freshInvitation() })),
   m('changeMemberRole', 'ChangeMemberRoleInput', MANAGERS, async () => ({ id: await freshMember(), role: 'developer' })),
   m('removeMember', 'MemberIdInput', MANAGERS, async () => ({ id: await freshMember() })),
+  m('setMemberAllowance', 'SetMemberAllowanceInput', MANAGERS, async () => ({ id: await freshMember(), monthlyAllowance: '5' })),
 
   m('createApiKey', 'CreateApiKeyInput', KEY_WRITERS, () => ({ orgId: orgA, name: 'k' })),
-  m('updateApiKey', 'UpdateApiKeyInput', KEY_WRITERS, async () => ({ id: await freshKey(), name: 'renamed' })),
-  m('rotateApiKey', 'RotateApiKeyInput', KEY_WRITERS, async () => ({ id: await freshKey() })),
+  // A service key escapes every member's allowance: only those who manage members make one.
+  m('createApiKey', 'CreateApiKeyInput', MANAGERS, () => ({ orgId: orgA, name: 'k', serviceKey: true }), 'service key'),
+  m('updateApiKey', 'UpdateApiKeyInput', KEY_WRITERS, async () => ({ id: await freshKey(), name: 'renamed', limits: { requestsPerMinute: 5 } })),
+  // A new secret for a key that is not the caller's own (here an org key) needs members:manage.
+  m('rotateApiKey', 'RotateApiKeyInput', MANAGERS, async () => ({ id: await freshKey() })),
   m('disableApiKey', 'ApiKeyIdInput', KEY_WRITERS, async () => ({ id: await freshKey() })),
   m('enableApiKey', 'ApiKeyIdInput', KEY_WRITERS, async () => ({ id: await freshKey() })),
   m('revokeApiKey', 'RevokeApiKeyInput', KEY_WRITERS, async () => ({ id: await freshKey() })),
@@ -185,7 +209,7 @@ describe('the role matrix', () => {
       const response = await h.post({ query: c.query, variables }, token ? { authorization: `Bearer ${token}` } : {});
       const body = (await response.json()) as { data?: Record<string, any> | null; errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[] };
       const codes = (body.errors ?? []).map((e) => e.extensions?.code);
-      const field = c.name.startsWith('Mutation.') ? c.name.slice('Mutation.'.length) : null;
+      const field = c.name.startsWith('Mutation.') ? c.name.slice('Mutation.'.length).split(' ')[0]! : null;
       const typename: string | undefined = field ? body.data?.[field]?.__typename : undefined;
       const refused = response.status === 401 ? 'unauthenticated' : typename === 'ForbiddenError' || codes.includes('FORBIDDEN') ? 'forbidden' : 'allowed';
       const expected = c.allow.includes(who) ? 'allowed' : who === 'anonymous' ? 'unauthenticated' : 'forbidden';

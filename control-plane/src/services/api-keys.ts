@@ -1,24 +1,37 @@
-import { generateSecret } from '@tollgate/shared';
+import { generateSecret, windowStart } from '@tollgate/shared';
 import { and, eq, gte, ne, sql } from 'drizzle-orm';
 import { apiKeys, usageRecords, type ApiKey } from '../db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
+import { rowsOf } from './ledger.ts';
+import { limitChanges, metadataInput, type LimitsInput } from './limits.ts';
 import { commitChange } from './unit-of-work.ts';
 import { id as idInput, requiredText, tierList } from './validate.ts';
 
 /**
  * Customer API keys (`tg_...`): the secret is returned once, only its SHA-256 is stored. Every
- * change republishes the key record through the outbox. Limits from issue 6 (RPM, TPM, credit
- * limits, IP and model allowlists) will be further optional fields of UpdateApiKeyInput and columns
- * here, published in the key record like allowedTiers.
+ * change republishes the key record through the outbox: status, expiry, tiers, limits and
+ * metadata all reach the data plane in the record.
+ *
+ * Ownership: a key created by a member of its org belongs to that member (its spend counts against
+ * their monthly allowance), unless it is created as a service key, which belongs to the org; the
+ * GraphQL API lets only those who manage members (owners, admins, operators) create one, so nobody
+ * can step around their own allowance. Keys created by someone who is not a member (an operator,
+ * `tollgate apply`) are org keys.
  */
 const MAX_GRACE_SECONDS = 30 * 24 * 3600;
+
+type MetadataEntries = readonly { key: string; value: string }[];
 
 export interface CreateApiKeyInput {
   orgId: string;
   name: string;
   expiresAt?: Date | null | undefined;
   allowedTiers?: readonly string[] | null | undefined;
+  limits?: LimitsInput | null | undefined;
+  metadata?: MetadataEntries | null | undefined;
+  /** An org key that belongs to no member, even when its creator is one. */
+  serviceKey?: boolean | null | undefined;
 }
 
 function futureDate(value: Date, field: string): Date {
@@ -30,13 +43,20 @@ export async function createApiKey(ctx: ServiceContext, input: CreateApiKeyInput
   const name = requiredText(input.name, 'name', 100);
   const expiresAt = input.expiresAt ? futureDate(input.expiresAt, 'expiresAt') : null;
   const allowedTiers = tierList(input.allowedTiers, 'allowedTiers');
+  const limits = limitChanges(input.limits);
+  const metadata = metadataInput(input.metadata ?? null);
   const org = await ctx.db.query.orgs.findFirst({ columns: { id: true }, where: { id: idInput(input.orgId, 'org') } });
   if (!org) throw new NotFoundError('no org with this id');
+  const member =
+    createdBy && !input.serviceKey ? await ctx.db.query.orgMembers.findFirst({ columns: { id: true }, where: { orgId: org.id, userId: createdBy } }) : undefined;
   const generated = generateSecret('api_key');
   const apiKey = await commitChange(ctx, async (tx, publish) => {
     const [row] = await tx
       .insert(apiKeys)
-      .values({ orgId: org.id, name, keyHash: generated.hash, prefix: generated.prefix, last4: generated.last4, expiresAt, allowedTiers, createdBy })
+      .values({
+        orgId: org.id, name, keyHash: generated.hash, prefix: generated.prefix, last4: generated.last4, expiresAt, allowedTiers, createdBy,
+        ...limits, metadata, memberId: member?.id ?? null,
+      })
       .returning();
     publish({ kind: 'key', keyId: row!.id });
     return row!;
@@ -57,6 +77,10 @@ export interface UpdateApiKeyInput {
   expiresAt?: Date | null | undefined;
   /** null: all the org allows; absent: unchanged. */
   allowedTiers?: readonly string[] | null | undefined;
+  /** Each limit left out is unchanged, null clears it; null clears them all. */
+  limits?: LimitsInput | null | undefined;
+  /** Replaces the labels; null (or none) clears them. */
+  metadata?: MetadataEntries | null | undefined;
 }
 
 export async function updateApiKey(ctx: ServiceContext, input: UpdateApiKeyInput): Promise<ApiKey> {
@@ -65,6 +89,8 @@ export async function updateApiKey(ctx: ServiceContext, input: UpdateApiKeyInput
     ...(input.name != null ? { name: requiredText(input.name, 'name', 100) } : {}),
     ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt === null ? null : futureDate(input.expiresAt, 'expiresAt') } : {}),
     ...(input.allowedTiers !== undefined ? { allowedTiers: tierList(input.allowedTiers, 'allowedTiers') } : {}),
+    ...limitChanges(input.limits),
+    ...(input.metadata !== undefined ? { metadata: metadataInput(input.metadata) } : {}),
   };
   if (Object.keys(changes).length === 0) return current;
   return commitChange(ctx, async (tx, publish) => {
@@ -166,4 +192,28 @@ export async function apiKeyUsage(ctx: Pick<ServiceContext, 'db'>, keyId: string
     cost: BigInt(row?.cost ?? '0'),
     lastUsedAt: row?.last ? new Date(row.last) : null,
   };
+}
+
+export interface KeySpend {
+  lifetime: bigint;
+  day: bigint;
+  week: bigint;
+  month: bigint;
+}
+
+/**
+ * What a key spent over its lifetime and in the current calendar day, ISO week and month (UTC),
+ * from its usage records by when each request started: the windows of its credit limits.
+ */
+export async function apiKeySpend(ctx: Pick<ServiceContext, 'db'>, keyId: string, nowMs = Date.now()): Promise<KeySpend> {
+  const since = (window: 'day' | 'week' | 'month') => new Date(windowStart(window, nowMs));
+  const [row] = rowsOf<{ lifetime: string; day: string; week: string; month: string }>(
+    await ctx.db.execute(sql`
+      select coalesce(sum(cost), 0)::text as lifetime,
+             coalesce(sum(cost) filter (where started_at >= ${since('day')}), 0)::text as day,
+             coalesce(sum(cost) filter (where started_at >= ${since('week')}), 0)::text as week,
+             coalesce(sum(cost) filter (where started_at >= ${since('month')}), 0)::text as month
+      from usage_records where api_key_id = ${keyId}`),
+  );
+  return { lifetime: BigInt(row?.lifetime ?? '0'), day: BigInt(row?.day ?? '0'), week: BigInt(row?.week ?? '0'), month: BigInt(row?.month ?? '0') };
 }

@@ -1,4 +1,4 @@
-import type { Logger, ProviderId } from '@tollgate/shared';
+import type { Logger, ProviderId, StateStore } from '@tollgate/shared';
 import type { Db } from '../db/connect.ts';
 import type { MasterKeyRing } from '@tollgate/shared';
 import type { PublicationOutbox } from './outbox.ts';
@@ -15,6 +15,8 @@ export interface ServiceContext {
   masterKeys: MasterKeyRing;
   publisher: Publisher;
   outbox: PublicationOutbox;
+  /** The state store, read directly only by reconcile; changes reach it through the outbox. */
+  store: StateStore;
   logger: Logger;
   /**
    * Where test calls to a provider go instead of its catalogue base URL (tests, egress proxies).

@@ -297,7 +297,8 @@ export async function applyConfig(ctx: ServiceContext, doc: ConfigDocument, opti
       const expiresAt = k.expiresAt ? new Date(k.expiresAt) : k.expiresAt === null ? null : undefined;
       if (!existingKey) {
         await act({ action: 'create', kind: 'key', name: `${o.slug}/${k.name}`, fields: [] }, async () => {
-          const created = await createApiKey(ctx, { orgId: target.id, name: k.name, allowedTiers: k.allowedTiers, expiresAt }, options.createdBy ?? null);
+          // Configuration's keys are the org's, even when the operator applying it is a member.
+          const created = await createApiKey(ctx, { orgId: target.id, name: k.name, allowedTiers: k.allowedTiers, expiresAt, serviceKey: true }, options.createdBy ?? null);
           createdKeys.push({ org: o.slug, name: k.name, secret: created.secret });
         });
         continue;

@@ -4,11 +4,14 @@ import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Access } from '../auth/principal.ts';
 import { hashPassword, passwordInput } from '../auth/passwords.ts';
 import type { Db } from '../db/connect.ts';
-import { invitations, orgMembers, users, type Invitation, type OrgMember, type OrgRole, type User } from '../db/schema/index.ts';
+import { apiKeys, invitations, orgMembers, users, type Invitation, type OrgMember, type OrgRole, type User } from '../db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { InvalidLinkError, emailInput, type AccountsContext } from './accounts.ts';
 import { queueEmail } from './email.ts';
+import type { ServiceContext } from './context.ts';
+import { optionalAmount } from './limits.ts';
 import { ForbiddenError, orgRoleInput } from './tokens.ts';
+import { commitChange } from './unit-of-work.ts';
 import { id as idInput } from './validate.ts';
 
 /**
@@ -138,15 +141,40 @@ export async function changeMemberRole(db: Db, access: Access, memberId: string,
   });
 }
 
-export async function removeMember(db: Db, access: Access, memberId: string): Promise<OrgMember> {
-  const member = await findMember(db, memberId);
+/**
+ * Removes a member. The keys that belonged to them are disabled (their secrets are the member's;
+ * nobody else should keep spending with them) and become org keys: an admin may enable one again.
+ */
+export async function removeMember(ctx: ServiceContext, access: Access, memberId: string): Promise<OrgMember> {
+  const member = await findMember(ctx.db, memberId);
   // Anyone may leave an org; removing someone else needs members:manage (checked by authScopes).
   await assertMayAssign(access, member.orgId, member.role, null);
-  return db.transaction(async (tx) => {
+  return commitChange(ctx, async (tx, publish) => {
     const owners = await lockOwners(tx, member.orgId);
     if (member.role === 'owner' && owners.length <= 1) throw new LastOwnerError();
+    await tx.update(apiKeys).set({ status: 'disabled' }).where(and(eq(apiKeys.memberId, member.id), eq(apiKeys.status, 'active')));
+    const owned = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.memberId, member.id));
+    // The foreign key sets their member_id to null with the member's row.
     await tx.delete(orgMembers).where(eq(orgMembers.id, member.id));
+    for (const key of owned) publish({ kind: 'key', keyId: key.id });
     return member;
+  });
+}
+
+/**
+ * What the keys that belong to a member may spend per calendar month (UTC), in nanocredits; null
+ * for no allowance. Their key records carry it, so the data plane refuses a request past it
+ * (credit_limit_reached).
+ */
+export async function setMemberAllowance(ctx: ServiceContext, memberId: string, allowance: bigint | null): Promise<OrgMember> {
+  const member = await findMember(ctx.db, memberId);
+  const monthlyAllowance = optionalAmount(allowance, 'monthlyAllowance');
+  return commitChange(ctx, async (tx, publish) => {
+    const [row] = await tx.update(orgMembers).set({ monthlyAllowance }).where(eq(orgMembers.id, member.id)).returning();
+    if (!row) throw new NotFoundError('no member with this id');
+    const keys = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.memberId, member.id));
+    for (const key of keys) publish({ kind: 'key', keyId: key.id });
+    return row;
   });
 }
 

@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../db/errors.ts';
 import { apiKeys, byokCredentials, invitations, ledgerEntries, managementTokens, orgMembers, orgs, usageRecords, type Org } from '../db/schema/index.ts';
 import { ConflictError, InUseError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
+import { limitChanges, MAX_AMOUNT, optionalAmount, type LimitColumns, type LimitsInput } from './limits.ts';
 import { commitChange } from './unit-of-work.ts';
 import { id as idInput, requiredText } from './validate.ts';
 
@@ -35,7 +36,39 @@ function tierInput(value: string | null | undefined, field: string): Tier | unde
   return value;
 }
 
-export interface CreateOrgInput {
+/**
+ * What an org is sold and how it is warned, beside its name: ceilings over all its keys and the
+ * overdraft (the operator's to set; GraphQL checks that), and the low-balance threshold.
+ */
+export interface OrgMoneyInput {
+  limits?: LimitsInput | null | undefined;
+  /** Nanocredits the balance may go below zero; null is 0. */
+  overdraft?: bigint | null | undefined;
+  /** Crossing below it writes one low_balance alert; null for none. */
+  lowBalanceThreshold?: bigint | null | undefined;
+}
+
+type OrgMoneyColumns = Partial<LimitColumns & { overdraft: bigint; lowBalanceThreshold: bigint | null }>;
+
+function orgMoneyChanges(input: OrgMoneyInput): OrgMoneyColumns {
+  const out: OrgMoneyColumns = limitChanges(input.limits);
+  if (input.overdraft !== undefined) out.overdraft = optionalAmount(input.overdraft, 'overdraft') ?? 0n;
+  if (input.lowBalanceThreshold !== undefined) {
+    const t = input.lowBalanceThreshold;
+    if (t !== null && (t < -MAX_AMOUNT || t > MAX_AMOUNT)) throw new ValidationError('lowBalanceThreshold must be within ±9007199.254740991 credits; null for none', 'lowBalanceThreshold');
+    out.lowBalanceThreshold = t;
+  }
+  return out;
+}
+
+/** Whether a change reaches the key records (the org's ceilings and overdraft do). */
+function touchesKeyRecords(changes: OrgMoneyColumns): boolean {
+  return Object.keys(changes).some((k) => k !== 'lowBalanceThreshold');
+}
+
+const sameValue = (a: unknown, b: unknown): boolean => JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) === JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+
+export interface CreateOrgInput extends OrgMoneyInput {
   name: string;
   slug?: string | null | undefined;
   defaultTier?: string | null | undefined;
@@ -49,14 +82,16 @@ export async function createOrg(ctx: ServiceContext, input: CreateOrgInput, crea
   const name = requiredText(input.name, 'name', 200);
   const slug = input.slug != null ? slugInput(input.slug) : slugFrom(name);
   const defaultTier = tierInput(input.defaultTier, 'defaultTier') ?? 'resale';
+  const money = orgMoneyChanges(input);
   const existing = await ctx.db.query.orgs.findFirst({ where: { slug } });
   if (existing) {
-    if (existing.name === name && existing.defaultTier === defaultTier) return { org: existing, created: false };
+    const same = existing.name === name && existing.defaultTier === defaultTier && Object.entries(money).every(([k, v]) => sameValue(existing[k as keyof typeof money], v));
+    if (same) return { org: existing, created: false };
     throw new ConflictError(`an org with the slug "${slug}" already exists with other settings; choose another slug or update that org`);
   }
   try {
     const org = await commitChange(ctx, async (tx, publish) => {
-      const [row] = await tx.insert(orgs).values({ name, slug, defaultTier }).returning();
+      const [row] = await tx.insert(orgs).values({ name, slug, defaultTier, ...money }).returning();
       // Whoever creates an org owns it (an operator acting for a customer adds members instead).
       if (creatorUserId) await tx.insert(orgMembers).values({ orgId: row!.id, userId: creatorUserId, role: 'owner' });
       publish({ kind: 'balance', orgId: row!.id });
@@ -75,7 +110,7 @@ export async function findOrg(ctx: ServiceContext, id: string): Promise<Org> {
   return org;
 }
 
-export interface UpdateOrgInput {
+export interface UpdateOrgInput extends OrgMoneyInput {
   id: string;
   name?: string | null | undefined;
   slug?: string | null | undefined;
@@ -89,11 +124,13 @@ export async function updateOrg(ctx: ServiceContext, input: UpdateOrgInput): Pro
     ...(input.slug != null ? { slug: slugInput(input.slug) } : {}),
     ...(input.defaultTier != null ? { defaultTier: tierInput(input.defaultTier, 'defaultTier')! } : {}),
   };
-  if (Object.keys(changes).length === 0) return current;
+  const money = orgMoneyChanges(input);
+  if (Object.keys(changes).length === 0 && Object.keys(money).length === 0) return current;
   try {
     return await commitChange(ctx, async (tx, publish) => {
-      const [org] = await tx.update(orgs).set(changes).where(eq(orgs.id, current.id)).returning();
-      if (changes.defaultTier && changes.defaultTier !== current.defaultTier) publish({ kind: 'org_keys', orgId: current.id });
+      const [org] = await tx.update(orgs).set({ ...changes, ...money }).where(eq(orgs.id, current.id)).returning();
+      // Every key record carries the org's default tier, ceilings and overdraft.
+      if ((changes.defaultTier && changes.defaultTier !== current.defaultTier) || touchesKeyRecords(money)) publish({ kind: 'org_keys', orgId: current.id });
       return org!;
     });
   } catch (error) {

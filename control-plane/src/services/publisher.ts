@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { silentLogger, TIERS, type ByokRecord, type KeyRecord, type Logger, type ProviderId, type RouteTable, type StateStore, type Tier } from '@tollgate/shared';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
-import type { ApiKey, ByokCredential, LedgerEntry, Org } from '../db/schema/index.ts';
+import type { ApiKey, ByokCredential, LedgerEntry, Org, OrgMember } from '../db/schema/index.ts';
 import { seedStoreBalance } from './balances.ts';
 import { rowsOf } from './ledger.ts';
+import { hasLimits, limitsOf } from './limits.ts';
 import { seedSpendCounters } from './spend.ts';
 import { buildRouteTable } from './route-table.ts';
 
@@ -35,8 +36,8 @@ export class Publisher {
    * route table, every BYOK record and every org's balance (seeded from the ledger where missing).
    */
   async publishAll(): Promise<void> {
-    const keys = await this.db.query.apiKeys.findMany({ with: { org: true } });
-    for (const key of keys) await this.putKey(key, key.org);
+    const keys = await this.db.query.apiKeys.findMany({ with: { org: true, member: true } });
+    for (const key of keys) await this.putKey(key, key.org, key.member);
     await this.publishRoutes();
     const credentials = await this.db.query.byokCredentials.findMany();
     for (const credential of credentials) await this.store.putByokRecord(credential.orgId, credential.provider, byokRecord(credential));
@@ -49,8 +50,8 @@ export class Publisher {
   }
 
   async publishKey(apiKeyId: string): Promise<void> {
-    const key = await this.db.query.apiKeys.findFirst({ where: { id: apiKeyId }, with: { org: true } });
-    if (key) await this.putKey(key, key.org);
+    const key = await this.db.query.apiKeys.findFirst({ where: { id: apiKeyId }, with: { org: true, member: true } });
+    if (key) await this.putKey(key, key.org, key.member);
   }
 
   /** A deleted key's secret (or a rotated one's old secret) stops working. */
@@ -58,10 +59,10 @@ export class Publisher {
     await this.store.putKeyRecord(hash, null);
   }
 
-  /** After a change to an org that its keys' records carry (allowed tiers, plan). */
+  /** After a change to an org that its keys' records carry (allowed tiers, plan, ceilings, overdraft). */
   async publishOrgKeys(orgId: string): Promise<void> {
-    const keys = await this.db.query.apiKeys.findMany({ where: { orgId }, with: { org: true } });
-    for (const key of keys) await this.putKey(key, key.org);
+    const keys = await this.db.query.apiKeys.findMany({ where: { orgId }, with: { org: true, member: true } });
+    for (const key of keys) await this.putKey(key, key.org, key.member);
   }
 
   /** The org's credential for the provider as it now is: stored, replaced, or removed when deleted. */
@@ -97,8 +98,8 @@ export class Publisher {
    * A key's record under its hash, and during a rotation's grace period under the old secret's
    * hash too, expiring when the grace ends (or earlier, with the key). A past grace is removed.
    */
-  private async putKey(key: ApiKey, org: Org): Promise<void> {
-    const record = keyRecord(key, org);
+  private async putKey(key: ApiKey, org: Org, member: OrgMember | null): Promise<void> {
+    const record = keyRecord(key, org, member);
     // Counters first: once the record is out, a data plane may start filling them.
     await seedSpendCounters(this.db, this.store, record);
     await this.store.putKeyRecord(key.keyHash, record);
@@ -161,7 +162,14 @@ export function effectiveTiers(keyTiers: readonly Tier[] | null, orgTiers: reado
   return TIERS.filter((t) => (keyTiers === null || keyTiers.includes(t)) && (orgTiers === null || orgTiers.includes(t)));
 }
 
-export function keyRecord(key: ApiKey, org: Org): KeyRecord {
+/**
+ * What the data plane knows of a key. Limits, the org's ceilings and overdraft, and metadata are
+ * left out when there are none (the decoder reads an absent part as no limits and no overdraft),
+ * so a record of a key without them is what it was before they existed.
+ */
+export function keyRecord(key: ApiKey, org: Org, member: OrgMember | null = null): KeyRecord {
+  const limits = limitsOf(key);
+  const orgLimits = limitsOf(org);
   return {
     v: 2,
     id: key.id,
@@ -171,6 +179,10 @@ export function keyRecord(key: ApiKey, org: Org): KeyRecord {
     expiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
     allowedTiers: effectiveTiers(key.allowedTiers, org.allowedTiers),
     planId: org.planId,
+    ...(hasLimits(limits) ? { limits } : {}),
+    ...(hasLimits(orgLimits) || org.overdraft !== 0n ? { org: { limits: orgLimits, overdraft: org.overdraft.toString() } } : {}),
+    ...(member ? { member: { id: member.id, monthlyAllowance: member.monthlyAllowance === null ? null : member.monthlyAllowance.toString() } } : {}),
+    ...(key.metadata && Object.keys(key.metadata).length > 0 ? { metadata: key.metadata } : {}),
   };
 }
 

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { RedisStateStore, usage, type UsageEvent } from '@tollgate/shared';
+import { RedisStateStore, spendCounters, usage, type UsageEvent } from '@tollgate/shared';
 import { eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestRedis } from '../../../test/support/services.ts';
 import { storeAdapters } from '../../../test/support/stores.ts';
 import { orgAlerts, orgs, usageDeadLetters } from '../db/schema/index.ts';
+import { memberWithToken } from '../testing/fixtures.ts';
 import { createHarness, mutate, type Harness } from '../testing/harness.ts';
 import { ledgerBalance, ledgerSum } from './ledger.ts';
+import { keyRecord } from './publisher.ts';
 import { reconcile } from './reconcile.ts';
 import { UsageConsumer } from './usage-consumer.ts';
 
@@ -100,6 +102,28 @@ describe.each(storeAdapters)('balances, alerts and reconcile over the %s store',
     expect(await driftOf(orgId)).toEqual([]);
     expect(await h.store.getBalance(orgId)).toEqual({ balance: CREDIT - 3n, held: 0n });
     expect(await ledgerBalance(h.database.db, orgId)).toBe(CREDIT - 3n);
+  });
+
+  it('checks a member\'s allowance counter once, counting the unconsumed events of every key of theirs', async () => {
+    const { orgId } = await newOrg('1');
+    const member = await memberWithToken(h, orgId, 'developer');
+    const keyIds: string[] = [];
+    for (const name of ['a', 'b']) keyIds.push((await mutate(h.as(member.token), 'createApiKey', 'CreateApiKeyInput', 'apiKey { id }', { orgId, name })).data.apiKey.id);
+    await mutate(h, 'setMemberAllowance', 'SetMemberAllowanceInput', 'id', { id: member.memberId, monthlyAllowance: '1' });
+    const key = (await h.database.db.query.apiKeys.findFirst({ where: { id: keyIds[0]! }, with: { org: true, member: true } }))!;
+    const allowance = spendCounters(keyRecord(key, key.org, key.member), Date.now()).find((c) => c.scope === 'member')!;
+    const ofOrg = async () => (await reconcile(h.database.db, h.store)).counters.filter((c) => c.orgId === orgId);
+    // Settled by a data plane, which filled the member's counter; not consumed yet.
+    for (const [i, cost] of [[0, 5n], [1, 7n]] as const) {
+      await h.store.settle({ event: event(orgId, keyIds[i]!, cost), consumption: [{ counter: allowance.counter, amount: Number(cost), ttlSeconds: allowance.ttlSeconds }] });
+    }
+    expect(await ofOrg()).toEqual([]);
+    await consumer.close();
+    expect(await ofOrg()).toEqual([]);
+    await h.store.seedCounters(orgId, [{ counter: allowance.counter, value: 1, ttlSeconds: null }], 'set');
+    expect(await ofOrg()).toEqual([{ orgId, keyId: [...keyIds].sort()[0], counter: allowance.counter, expected: 12, actual: 1 }]);
+    await reconcile(h.database.db, h.store, { repair: true });
+    expect(await ofOrg()).toEqual([]);
   });
 });
 

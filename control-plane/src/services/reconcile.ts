@@ -44,6 +44,7 @@ export interface OrgReconciliation {
 
 export interface CounterReconciliation {
   orgId: string;
+  /** A key the counter limits (for an org's or member's counter, the first of their keys). */
   keyId: string;
   counter: string;
   expected: number;
@@ -144,20 +145,26 @@ async function read(db: Db, store: StateStore, nowMs: number): Promise<Reading> 
     });
   }
 
-  // Spend counters of every key with a credit limit: usage records plus what the stream holds.
+  // Spend counters of every key with a credit limit: usage records plus what the stream holds. An
+  // org's and a member's counters are shared by their keys: each is checked once.
   const counters: CounterReconciliation[] = [];
   let countersChecked = 0;
-  const keys = await db.query.apiKeys.findMany({ with: { org: true } });
+  const keys = await db.query.apiKeys.findMany({ with: { org: true, member: true }, orderBy: { id: 'asc' } });
+  const memberOfKey = new Map(keys.map((k) => [k.id, k.memberId]));
+  const checked = new Set<string>();
   for (const key of keys) {
-    const record = keyRecord(key, key.org);
-    if (spendCounters(record, nowMs).length === 0) continue;
-    const seeds = await spendSeeds(db, record, nowMs);
+    const record = keyRecord(key, key.org, key.member);
+    const wanted = spendCounters(record, nowMs).filter((c) => !checked.has(`${record.orgId}:${c.counter}`));
+    if (wanted.length === 0) continue;
+    const seeds = (await spendSeeds(db, record, nowMs)).filter((s) => wanted.some((c) => c.counter === s.counter.counter));
     const actual = await store.getCounters(record.orgId, seeds.map((s) => s.seed.counter));
     for (const { counter, seed } of seeds) {
+      checked.add(`${record.orgId}:${counter.counter}`);
       let expected = seed.value;
       for (const p of pending) {
         if (!p.storeDebited || p.event.startedAt < counter.sinceMs) continue;
-        const inScope = counter.scope === 'key' ? p.event.keyId === counter.scopeId : counter.scope === 'org' ? p.event.orgId === counter.scopeId : false;
+        const inScope =
+          counter.scope === 'key' ? p.event.keyId === counter.scopeId : counter.scope === 'org' ? p.event.orgId === counter.scopeId : memberOfKey.get(p.event.keyId) === counter.scopeId;
         if (inScope) expected += Number(p.event.cost);
       }
       countersChecked++;
@@ -190,7 +197,7 @@ export async function reconcile(db: Db, store: StateStore, options: { repair?: b
       const again = next.orgs.get(o.orgId);
       return again !== undefined && again.drift === o.drift && again.rowDrift === o.rowDrift;
     });
-    counters = counters.filter((c) => next.counters.some((n) => n.keyId === c.keyId && n.counter === c.counter && n.expected === c.expected && n.actual === c.actual));
+    counters = counters.filter((c) => next.counters.some((n) => n.orgId === c.orgId && n.counter === c.counter && n.expected === c.expected && n.actual === c.actual));
     reading = next;
   }
   if (options.repair) {

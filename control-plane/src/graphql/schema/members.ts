@@ -1,6 +1,6 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { InvalidLinkError } from '../../services/accounts.ts';
-import { acceptInvitation, addMember, changeMemberRole, LastOwnerError, inviteMember, removeMember, revokeInvitation } from '../../services/members.ts';
+import { acceptInvitation, addMember, changeMemberRole, LastOwnerError, inviteMember, removeMember, revokeInvitation, setMemberAllowance } from '../../services/members.ts';
 import { orgRoleInput } from '../../services/tokens.ts';
 import { emailInput } from '../../services/accounts.ts';
 import { builder } from '../builder.ts';
@@ -29,6 +29,11 @@ export const MemberRef = builder.drizzleObject('orgMembers', {
     orgId: t.exposeID('orgId'),
     role: t.expose('role', { type: OrgRoleEnum }),
     user: t.relation('user'),
+    monthlyAllowance: t.expose('monthlyAllowance', {
+      type: 'Credits',
+      nullable: true,
+      description: 'What the keys that belong to this member may spend per calendar month (UTC); null for no allowance.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
@@ -64,6 +69,12 @@ const ChangeMemberRoleInput = builder.inputType('ChangeMemberRoleInput', {
   fields: (t) => ({ id: t.id({ required: true }), role: t.field({ type: OrgRoleEnum, required: true }) }),
 });
 const MemberIdInput = builder.inputType('MemberIdInput', { fields: (t) => ({ id: t.id({ required: true }) }) });
+const SetMemberAllowanceInput = builder.inputType('SetMemberAllowanceInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    monthlyAllowance: t.field({ type: 'Credits', description: 'From 0 (their keys may spend nothing); null (or left out) for no allowance.' }),
+  }),
+});
 const InvitationIdInput = builder.inputType('InvitationIdInput', { fields: (t) => ({ id: t.id({ required: true }) }) });
 
 builder.mutationFields((t) => ({
@@ -116,9 +127,19 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ChangeMemberRoleInput, required: true }) },
     resolve: (_root, { input }, ctx) => changeMemberRole(ctx.db, ctx.access, input.id, input.role),
   }),
+  setMemberAllowance: t.field({
+    type: MemberRef,
+    description:
+      'What the keys that belong to the member may spend per calendar month (UTC); past it their requests get HTTP 402 credit_limit_reached. Needs members:manage (owners, admins).',
+    authScopes: inputScope('member', 'members:manage'),
+    errors: { types: [ValidationError, NotFoundError] },
+    args: { input: t.arg({ type: SetMemberAllowanceInput, required: true }) },
+    resolve: (_root, { input }, ctx) => setMemberAllowance(ctx, input.id, input.monthlyAllowance ?? null),
+  }),
   removeMember: t.field({
     type: DeletedRecordRef,
-    description: 'Needs members:manage (anyone may remove themself); only owners remove owners; the last owner stays.',
+    description:
+      'Needs members:manage (anyone may remove themself); only owners remove owners; the last owner stays. The keys that belonged to the member are disabled and become org keys.',
     authScopes: async (_root, { input }, ctx) => {
       const member = await ctx.db.query.orgMembers.findFirst({ where: { id: input.id } }).catch(() => undefined);
       if (member && member.userId === ctx.user?.id) return { authenticated: true };
@@ -126,7 +147,7 @@ builder.mutationFields((t) => ({
     },
     errors: { types: [NotFoundError, LastOwnerError] },
     args: { input: t.arg({ type: MemberIdInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ id: (await removeMember(ctx.db, ctx.access, input.id)).id }),
+    resolve: async (_root, { input }, ctx) => ({ id: (await removeMember(ctx, ctx.access, input.id)).id }),
   }),
 }));
 

@@ -6,6 +6,7 @@ import { createOrg, deleteOrg, updateOrg } from '../../services/orgs.ts';
 import { builder } from '../builder.ts';
 import { inputScope } from '../scopes.ts';
 import { ApiKeyStatusEnum, TierEnum } from './enums.ts';
+import { LimitsInput, LimitsRef } from './limits.ts';
 import { DeletedRecordRef } from './results.ts';
 
 const billing = (org: { id: string }) => ({ org: { id: org.id, can: 'billing:read' as const } });
@@ -24,6 +25,27 @@ export const OrgRef = builder.drizzleObject('orgs', {
       description: 'Tiers the org\'s keys may use; null for all. A key\'s own restriction narrows it further.',
     }),
     plan: t.relation('plan', { nullable: true, description: 'The flat-fee plan: `auto` lanes, fair use, concurrency.' }),
+    limits: t.field({
+      type: LimitsRef,
+      description: 'Ceilings over all the org\'s keys together (the operator sets them); each key\'s own limits apply within them.',
+      resolve: (o) => o,
+    }),
+    overdraft: t.expose('overdraft', {
+      type: 'Credits',
+      description: 'How far below zero the balance may go before requests get HTTP 402 insufficient_balance (the operator sets it). Needs billing:read.',
+      authScopes: billing,
+    }),
+    lowBalanceThreshold: t.expose('lowBalanceThreshold', {
+      type: 'Credits',
+      nullable: true,
+      description: 'Each time the balance falls below it, one low_balance alert (Org.alerts); null for none. Needs billing:read.',
+      authScopes: billing,
+    }),
+    alerts: t.relatedConnection('alerts', {
+      description: 'Newest first. Needs billing:read.',
+      authScopes: billing,
+      query: { orderBy: { createdAt: 'desc', id: 'desc' } },
+    }),
     viewerRole: t.string({
       nullable: true,
       description: 'The caller\'s role in this org (owner, admin, developer, billing, viewer); null for an operator who is not a member.',
@@ -123,16 +145,22 @@ const CreateOrgInput = builder.inputType('CreateOrgInput', {
     slug: t.string({ description: 'Defaults to one made from the name. Creating again with the same slug and settings returns the existing org.' }),
     defaultTier: t.field({ type: TierEnum, description: 'Defaults to resale.' }),
     ownerEmail: t.string({ description: 'Invites this person as the org\'s owner (an email with a link).' }),
+    limits: t.field({ type: LimitsInput, description: 'Ceilings over all the org\'s keys; omit for none.' }),
+    overdraft: t.field({ type: 'Credits', description: 'How far below zero the balance may go; 0 when left out.' }),
+    lowBalanceThreshold: t.field({ type: 'Credits', description: 'Alert when the balance falls below it; none when left out.' }),
   }),
 });
 
 const UpdateOrgInput = builder.inputType('UpdateOrgInput', {
-  description: 'Fields left out keep their value.',
+  description: 'Fields left out keep their value; null clears limits (all, or one field at a time), the overdraft (to 0) and the threshold.',
   fields: (t) => ({
     id: t.id({ required: true }),
     name: t.string(),
     slug: t.string(),
     defaultTier: t.field({ type: TierEnum }),
+    limits: t.field({ type: LimitsInput, description: 'Operators only: ceilings over all the org\'s keys.' }),
+    overdraft: t.field({ type: 'Credits', description: 'Operators only: how far below zero the balance may go (at least 0).' }),
+    lowBalanceThreshold: t.field({ type: 'Credits' }),
   }),
 });
 
@@ -156,8 +184,10 @@ builder.mutationFields((t) => ({
   }),
   updateOrg: t.field({
     type: OrgRef,
-    description: 'Needs org:update.',
-    authScopes: inputScope('org', 'org:update'),
+    description: 'Needs org:update; limits and overdraft are what the org is sold, so only operators change them.',
+    // What the org is sold (ceilings, overdraft) is the operator's; its name and alerts are its own.
+    authScopes: (root, args, ctx) =>
+      args.input.limits !== undefined || args.input.overdraft !== undefined ? { platformAdmin: true } : inputScope('org', 'org:update')(root, args, ctx),
     errors: { types: [ValidationError, NotFoundError, ConflictError] },
     args: { input: t.arg({ type: UpdateOrgInput, required: true }) },
     resolve: (_root, { input }, ctx) => updateOrg(ctx, input),
