@@ -49,9 +49,10 @@ export function costOf(usage: Usage, price: Price): Nanocredits {
   for (const field of USAGE_FIELDS) {
     const tokens = usage[field];
     if (!Number.isSafeInteger(tokens) || tokens < 0) throw new RangeError(`token count must be a non-negative integer, got ${tokens}`);
-    scaled += BigInt(tokens) * price[field];
+    // Most buckets are empty: no BigInt arithmetic for them (this runs several times per request).
+    if (tokens !== 0) scaled += BigInt(tokens) * price[field];
   }
-  return ceilDiv(scaled, TOKENS_PER_PRICE_UNIT);
+  return scaled === 0n ? 0n : ceilDiv(scaled, TOKENS_PER_PRICE_UNIT);
 }
 
 /** A fee in basis points (1/100 of a percent) of an amount, rounded up: 500 bps of 1001 is 51. */

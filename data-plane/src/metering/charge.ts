@@ -13,8 +13,19 @@ export function providerCostOf(candidate: Candidate, usage: Usage): Nanocredits 
   return costOf(usage, candidate.providerPrice);
 }
 
-/** The dearest rate any token of a bucket could be billed at: the worst case a hold must cover. */
+const worstPrices = new WeakMap<Price, Price>();
+
+/**
+ * The dearest rate any token of a bucket could be billed at: the worst case a hold must cover.
+ * Prices are read once per route table, so this is worked out once per price object.
+ */
 function worstPrice(price: Price): Price {
+  let worst = worstPrices.get(price);
+  if (!worst) worstPrices.set(price, (worst = worstOf(price)));
+  return worst;
+}
+
+function worstOf(price: Price): Price {
   const input = [price.input, price.cachedInput, price.cacheWrite].reduce((a, b) => (b > a ? b : a));
   const output = price.output > price.reasoning ? price.output : price.reasoning;
   return { input, cachedInput: input, cacheWrite: input, output, reasoning: output };

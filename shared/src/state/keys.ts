@@ -41,7 +41,22 @@ export function assertCounterName(name: string): void {
   if (!COUNTER_NAME.test(name)) throw new RangeError(`counter name "${name}" has characters a hold record cannot carry`);
 }
 
-export function orgKeys(orgId: string) {
+type OrgKeys = ReturnType<typeof buildOrgKeys>;
+const orgKeyCache = new Map<string, OrgKeys>();
+/** Orgs whose key names are kept (the busiest are looked up on every request, twice). */
+const ORG_KEY_CACHE_SIZE = 10_000;
+
+/** The key names of an org's money, remembered for recently seen orgs. */
+export function orgKeys(orgId: string): OrgKeys {
+  let keys = orgKeyCache.get(orgId);
+  if (keys === undefined) {
+    if (orgKeyCache.size >= ORG_KEY_CACHE_SIZE) orgKeyCache.delete(orgKeyCache.keys().next().value!);
+    orgKeyCache.set(orgId, (keys = buildOrgKeys(orgId)));
+  }
+  return keys;
+}
+
+function buildOrgKeys(orgId: string) {
   const shard = shardOf(orgId);
   const tag = `tg:{s${shard}}:o:${orgId}`;
   return {
