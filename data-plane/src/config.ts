@@ -1,4 +1,4 @@
-import { loadMasterKey, parseCredits } from '@tollgate/shared';
+import { loadMasterKeyRing, parseCredits } from '@tollgate/shared';
 import type { BreakerSettings } from './dispatch/breaker.ts';
 import { AddressSet } from './http/client-ip.ts';
 import type { LeaseSettings } from './metering/instances.ts';
@@ -6,7 +6,8 @@ import type { GraceSettings } from './metering/outage.ts';
 
 export interface DataPlaneConfig {
   redisUrl: string;
-  masterKey: Buffer;
+  /** The current master key first, then the previous ones (TOLLGATE_MASTER_KEY_PREVIOUS). */
+  masterKey: readonly Buffer[];
   host: string;
   port: number;
   breaker: Partial<BreakerSettings>;
@@ -70,7 +71,7 @@ export function readConfig(env: NodeJS.ProcessEnv): DataPlaneConfig {
   const coolDownMs = integer(env, 'TOLLGATE_BREAKER_COOLDOWN_MS', 100, 3_600_000);
   return {
     redisUrl,
-    masterKey: loadMasterKey({ env: env.TOLLGATE_MASTER_KEY, dataDir: env.TOLLGATE_DATA_DIR ?? '.tollgate', create: false }),
+    masterKey: loadMasterKeyRing({ env: env.TOLLGATE_MASTER_KEY, previousEnv: env.TOLLGATE_MASTER_KEY_PREVIOUS, dataDir: env.TOLLGATE_DATA_DIR ?? '.tollgate', create: false }).keys,
     host: env.TOLLGATE_HOST ?? '127.0.0.1',
     port,
     breaker: { ...(threshold === undefined ? {} : { threshold }), ...(coolDownMs === undefined ? {} : { coolDownMs }) },

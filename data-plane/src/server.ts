@@ -30,7 +30,11 @@ import { RouteTableHolder } from './routing/route-table.ts';
 
 export interface DataPlaneOptions {
   store: StateStore;
-  masterKey: Buffer;
+  /**
+   * The master key, or the ring: the current key first, then earlier ones whose sealed credentials
+   * still open during a rotation (TOLLGATE_MASTER_KEY_PREVIOUS).
+   */
+  masterKey: Buffer | readonly Buffer[];
   /** Interface to bind; default 127.0.0.1. */
   host?: string;
   /** 0 picks a free port. */

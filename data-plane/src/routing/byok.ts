@@ -22,7 +22,7 @@ export class ByokCredentials {
 
   constructor(
     private readonly store: StateStore,
-    private readonly masterKey: Buffer,
+    private readonly masterKey: Buffer | readonly Buffer[],
     private readonly logger: Logger,
     readonly baseUrls: Partial<Record<ProviderId, string>> = {},
     private readonly capacity = 10_000,

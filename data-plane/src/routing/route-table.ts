@@ -55,7 +55,8 @@ export class RouteTableHolder {
 
   constructor(
     private readonly store: StateStore,
-    private readonly masterKey: Buffer,
+    /** The current master key first, then earlier ones still accepted during a rotation. */
+    private readonly masterKey: Buffer | readonly Buffer[],
     private readonly logger: Logger,
   ) {}
 
