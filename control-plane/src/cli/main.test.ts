@@ -9,7 +9,10 @@ import { createTestDatabase, type TestService } from '../../../test/support/serv
 import { controlSocketPath, listenControlSocket } from '../control-socket.ts';
 import { openDatabase, type Database } from '../db/connect.ts';
 import { migrate } from '../db/migrate.ts';
+import { listenHttp, type HttpListener } from '../http.ts';
 import { createControlPlane } from '../server.ts';
+import { createOrg, memberWithToken } from '../testing/fixtures.ts';
+import { createHarness, mutate, type Harness } from '../testing/harness.ts';
 
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
@@ -106,4 +109,53 @@ describe('tollgate CLI', () => {
     await expect(cli(['frobnicate'], { DATABASE_URL: service.url })).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command') });
     await expect(cli(['admin', 'create', '--email', 'not-an-email'], { DATABASE_URL: service.url })).rejects.toMatchObject({ code: 2 });
   });
+});
+
+describe('tollgate reconcile', () => {
+  let h: Harness;
+  let http: HttpListener;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    h = await createHarness({ database: 'pglite' });
+    http = await listenHttp(h.controlPlane, { host: '127.0.0.1', port: 0 });
+    env = { TOLLGATE_URL: `http://127.0.0.1:${http.port}`, TOLLGATE_TOKEN: h.token };
+  });
+  afterAll(async () => {
+    await http?.close();
+    await h?.cleanup();
+  });
+
+  it('reports drift as a table and by its exit code, repairs it with --repair, and prints JSON with --json', async () => {
+    const orgId = await createOrg(h);
+    const slug = (await h.database.db.query.orgs.findFirst({ where: { id: orgId } }))!.slug!;
+    await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId, amount: '1', reason: 'start', idempotencyKey: `start-${orgId}` });
+    const summary = 'checked 1 org(s) and 0 spend counter(s); 0 usage event(s) not consumed yet; 0 unresolved dead letter(s)\n';
+    expect((await cli(['reconcile'], env)).stdout).toBe(`${summary}drift: 0 orgs, 0 counters\n`);
+
+    // The store lost a quarter of a credit that the ledger still holds.
+    await h.store.adjustBalance(orgId, -250_000_000n);
+    const pad = (text: string, width: number) => text.padEnd(width);
+    const w = Math.max('ORG'.length, slug.length);
+    const table = `${pad('ORG', w)}  LEDGER  STORE  EXPECTED  DRIFT\n${pad(slug, w)}  1       0.75   1         -0.25\n`;
+    await expect(cli(['reconcile'], env)).rejects.toMatchObject({ code: 1, stdout: `${summary}${table}drift: 1 orgs, 0 counters\n` });
+
+    const json = await cli(['reconcile', '--json'], env).catch((error: { code: number; stdout: string }) => error);
+    expect(json).toMatchObject({ code: 1 });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      repair: null,
+      report: { orgsChecked: 1, repaired: false, counters: [], orgs: [{ orgId, orgSlug: slug, ledger: '1', store: '0.75', expectedStore: '1', drift: '-0.25', rowDrift: '0' }] },
+    });
+
+    const repaired = await cli(['reconcile', '--repair'], env);
+    expect(repaired.stdout).toBe(`repaired 1 org(s) and 0 counter(s) from the ledger\n${table}checking again:\n${summary}drift: 0 orgs, 0 counters\n`);
+    expect((await h.store.getBalance(orgId))?.balance).toBe(1_000_000_000n);
+    expect((await h.database.db.query.auditLog.findMany({ where: { action: 'repairStore' } })).map((a) => a.outcome)).toEqual(['ok']);
+  }, 120_000);
+
+  it('refuses a token that is not an operator\'s, and lists itself in --help', async () => {
+    const owner = await memberWithToken(h, await createOrg(h), 'owner');
+    await expect(cli(['reconcile', '--repair'], { ...env, TOLLGATE_TOKEN: owner.token })).rejects.toMatchObject({ code: 1, stderr: 'tollgate: ForbiddenError: you are not allowed to do this\n' });
+    await expect(cli(['reconcile'], { ...env, TOLLGATE_TOKEN: owner.token })).rejects.toMatchObject({ code: 1, stderr: 'tollgate: you are not allowed to do this\n' });
+    expect((await cli(['--help'], {})).stdout).toMatch(/reconcile \[--repair\] \[--json\]/);
+  }, 60_000);
 });

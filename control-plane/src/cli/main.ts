@@ -12,6 +12,7 @@ import { rewrapAllSecrets } from '../services/master-key-rotation.ts';
 import { principalFromToken, Access } from '../auth/principal.ts';
 import { dataDirExists, locateDataDir } from './locate.ts';
 import { graphqlClient } from './graphql-client.ts';
+import { reconcileCommand } from './reconcile.ts';
 
 const HELP = `Usage: tollgate <command> [options]
 (from the repository: npx tollgate <command>; elsewhere: npm run tollgate -- <command>)
@@ -26,10 +27,14 @@ Commands:
   apply -f <file> [--dry-run] [--confirm]
                              create or update what a tollgate.yaml describes; --dry-run prints the diff
   export                     print the current configuration as YAML, credentials masked
+  reconcile [--repair] [--json]
+                             compare the state store's balances and spend counters with the ledger
+                             and report drift (exit code 1 while any remains); --repair rebuilds
+                             what drifted from the ledger, then checks again
   rotate-master-key          re-wrap every stored credential under a new master key (see the README)
   migrate                    apply pending database migrations and exit
 
-The token and apply/export commands call the GraphQL API: TOLLGATE_URL (default
+The token, apply, export and reconcile commands call the GraphQL API: TOLLGATE_URL (default
 http://CONTROL_PLANE_HOST:CONTROL_PLANE_PORT) with TOLLGATE_TOKEN or --token.
 Database: DATABASE_URL, else the PGlite of the data directory (TOLLGATE_DATA_DIR, else a running
 Tollgate's, else ./.tollgate); a running embedded Tollgate is asked over its control socket.
@@ -198,6 +203,7 @@ export async function run(argv: string[]): Promise<number> {
     else if (command === 'token') await tokenCommand(rest);
     else if (command === 'apply') await applyCommand(rest);
     else if (command === 'export') await exportCommand(rest);
+    else if (command === 'reconcile') return await reconcileCommand(rest);
     else if (command === 'rotate-master-key' && rest.length === 0) await rotateMasterKey();
     else if (command === 'migrate' && rest.length === 0) await migrateOnly();
     else throw new UsageError(`unknown command: ${argv.join(' ')}`);
