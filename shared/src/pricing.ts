@@ -35,6 +35,10 @@ export interface PriceRecord {
 
 /** Image prices one price may list: every size a provider offers times every quality, and room. */
 export const MAX_IMAGE_PRICES = 64;
+/** An image size: `WIDTHxHEIGHT` (GPT image models take any multiple of 16 up to 3840x2160) or `auto`. */
+export const IMAGE_SIZE = /^(?:[1-9]\d{1,4}x[1-9]\d{1,4}|auto)$/;
+/** Image qualities the Images API knows: DALL·E's standard and hd, the GPT image models' levels, auto. */
+export const IMAGE_QUALITIES = ['standard', 'hd', 'low', 'medium', 'high', 'xhigh', 'max', 'auto'] as const;
 
 const TOKENS_PER_PRICE_UNIT = 1_000_000n;
 

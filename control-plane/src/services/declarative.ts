@@ -23,7 +23,7 @@ import { encodeCredential } from '@tollgate/shared';
  * document twice changes nothing the second time. `exportConfig` prints the same format with every
  * credential masked (its last 4 characters), so an export applied back changes nothing.
  */
-type Price = { input: string; output: string; cachedInput?: string; cacheWrite?: string; reasoning?: string };
+type Price = { input: string; output: string; cachedInput?: string; cacheWrite?: string; reasoning?: string; images?: { size: string; quality: string; price: string }[] };
 
 export interface ConfigDocument {
   version: 1;
@@ -111,6 +111,7 @@ function priceText(p: PriceFields): Price {
   if (p.cachedInput !== null) out.cachedInput = formatCredits(p.cachedInput);
   if (p.cacheWrite !== null) out.cacheWrite = formatCredits(p.cacheWrite);
   if (p.reasoning !== null) out.reasoning = formatCredits(p.reasoning);
+  if (p.imagePrices !== null) out.images = p.imagePrices.map((i) => ({ size: i.size, quality: i.quality, price: formatCredits(i.price) }));
   return out;
 }
 
@@ -122,6 +123,7 @@ function priceInput(p: Price, field: string) {
       cachedInput: p.cachedInput != null ? parseCredits(String(p.cachedInput)) : null,
       cacheWrite: p.cacheWrite != null ? parseCredits(String(p.cacheWrite)) : null,
       reasoning: p.reasoning != null ? parseCredits(String(p.reasoning)) : null,
+      imagePrices: p.images != null ? p.images.map((i) => ({ size: String(i.size), quality: String(i.quality), price: parseCredits(String(i.price)) })) : null,
     };
   } catch (error) {
     throw new ValidationError(`${field}: ${(error as Error).message}`, field);
@@ -129,7 +131,8 @@ function priceInput(p: Price, field: string) {
 }
 
 function samePrice(a: PriceFields, b: ReturnType<typeof priceInput>): boolean {
-  return a.input === b.input && a.output === b.output && a.cachedInput === b.cachedInput && a.cacheWrite === b.cacheWrite && a.reasoning === b.reasoning;
+  const images = (list: PriceFields['imagePrices']): string => JSON.stringify((list ?? []).map((i) => [i.size, i.quality, i.price.toString()]));
+  return a.input === b.input && a.output === b.output && a.cachedInput === b.cachedInput && a.cacheWrite === b.cacheWrite && a.reasoning === b.reasoning && images(a.imagePrices) === images(b.imagePrices);
 }
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);

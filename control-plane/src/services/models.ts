@@ -156,13 +156,18 @@ export interface SetModelPriceInput {
   confirm?: boolean | null | undefined;
 }
 
-/** Warnings for a sell price under what a target of the tier costs the operator. */
-export function belowCost(price: PriceFields, targets: readonly { channel: string; costInput: bigint; costOutput: bigint }[], tier: string): string[] {
-  return targets.flatMap((t) =>
-    price.input < t.costInput || price.output < t.costOutput
+/** Warnings for a sell price under what a target of the tier costs the operator, per token or per image. */
+export function belowCost(
+  price: PriceFields,
+  targets: readonly { channel: string; costInput: bigint; costOutput: bigint; costImagePrices: PriceFields['imagePrices'] }[],
+  tier: string,
+): string[] {
+  return targets.flatMap((t) => {
+    const images = (price.imagePrices ?? []).filter((sell) => (t.costImagePrices ?? []).some((cost) => cost.size === sell.size && cost.quality === sell.quality && sell.price < cost.price));
+    return price.input < t.costInput || price.output < t.costOutput || images.length > 0
       ? [`the ${tier} sell price is below the cost of the target on channel "${t.channel}": every request would lose money`]
-      : [],
-  );
+      : [];
+  });
 }
 
 /** Adds a sell price for a tier; earlier prices stay, so past requests remain priceable. */
@@ -172,7 +177,7 @@ export async function setModelPrice(ctx: ServiceContext, input: SetModelPriceInp
   const price = priceFields(input.price, 'price');
   if (!input.confirm) {
     const targets = await ctx.db
-      .select({ channel: providerChannels.name, costInput: modelTargets.costInput, costOutput: modelTargets.costOutput })
+      .select({ channel: providerChannels.name, costInput: modelTargets.costInput, costOutput: modelTargets.costOutput, costImagePrices: modelTargets.costImagePrices })
       .from(modelTargets)
       .innerJoin(providerChannels, eq(providerChannels.id, modelTargets.channelId))
       .where(and(eq(modelTargets.modelId, model.id), eq(providerChannels.tier, tier)));

@@ -266,6 +266,22 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     });
   });
 
+  it('records the image count of an images event, none for others, and sends a bad count to the dead letters', async () => {
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-images' });
+    const images = event(160_000_000n, { endpoint: 'images', usage: usage({}), images: 2 });
+    const chat = event(5n);
+    const bad = { ...event(1n, { endpoint: 'images' }), images: -1 };
+    await consumer.process([
+      { id: '3-1', payload: JSON.stringify(images), storeDebited: true },
+      { id: '3-2', payload: JSON.stringify(chat), storeDebited: true },
+      { id: '3-3', payload: JSON.stringify(bad), storeDebited: true },
+    ]);
+    const found = async (requestId: string) => (await h.database.db.query.usageRecords.findFirst({ where: { requestId } }))?.images;
+    expect([await found(images.requestId), await found(chat.requestId), await found(bad.requestId)]).toEqual([2, null, undefined]);
+    const dead = await h.database.db.query.usageDeadLetters.findFirst({ where: { streamId: '3-3' } });
+    expect(dead?.error).toBe('unsupported usage event: bad images');
+  });
+
   it('books a BYOK fee as its own ledger kind, once per request', async () => {
     const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-byok' });
     const credentialId = randomUUID();

@@ -260,6 +260,7 @@ function usageRecordOf(e: UsageEvent, storeDebited: boolean): typeof usageRecord
     cacheWriteTokens: e.usage.cacheWrite,
     outputTokens: e.usage.output,
     reasoningTokens: e.usage.reasoning,
+    images: e.images ?? null,
     usageSource: e.usageSource,
     chargeKind: e.chargeKind,
     cost: BigInt(e.cost),

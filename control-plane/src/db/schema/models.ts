@@ -1,6 +1,6 @@
-import type { OperatorTier, ProviderId } from '@tollgate/shared';
+import type { ImagePrice, OperatorTier, ProviderId } from '@tollgate/shared';
 import { sql, type SQL } from 'drizzle-orm';
-import { bigint, check, index, integer, pgTable, text, timestamp, unique, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { bigint, check, customType, index, integer, pgTable, text, timestamp, unique, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { providerChannels } from './provider-channels.ts';
 
 /**
@@ -11,6 +11,23 @@ import { providerChannels } from './provider-channels.ts';
 function perMillion(name: string) {
   return bigint(name, { mode: 'bigint' });
 }
+
+function readImagePrices(value: unknown): ImagePrice[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((v: { size: string; quality: string; price: string }) => ({ size: v.size, quality: v.quality, price: BigInt(v.price) }));
+}
+
+/**
+ * Per-image prices by size and quality (shared/src/pricing.ts `imagePriceOf`), null for a model
+ * that sells no images: a jsonb list whose prices are decimal strings of nanocredits (JSON has no
+ * bigint), read back as bigints. Services check each list before it is written.
+ */
+const imagePrices = customType<{ data: ImagePrice[]; driverData: string; driverOutput: unknown; jsonData: unknown }>({
+  dataType: () => 'jsonb',
+  toDriver: (list) => JSON.stringify(list.map((i) => ({ size: i.size, quality: i.quality, price: i.price.toString() }))),
+  fromDriver: (value) => readImagePrices(typeof value === 'string' ? JSON.parse(value) : value),
+  fromJson: readImagePrices,
+});
 
 function nonNegative(...columns: AnyPgColumn[]): SQL {
   return sql.join(
@@ -60,6 +77,7 @@ export const modelTargets = pgTable(
     costCachedInput: perMillion('cost_cached_input_per_million'),
     costCacheWrite: perMillion('cost_cache_write_per_million'),
     costReasoning: perMillion('cost_reasoning_per_million'),
+    costImagePrices: imagePrices('cost_image_prices'),
   },
   (t) => [
     unique('model_targets_model_channel_upstream_key').on(t.modelId, t.channelId, t.upstreamModel),
@@ -87,6 +105,7 @@ export const modelSellPrices = pgTable(
     cachedInput: perMillion('cached_input_per_million'),
     cacheWrite: perMillion('cache_write_per_million'),
     reasoning: perMillion('reasoning_per_million'),
+    imagePrices: imagePrices('image_prices'),
     effectiveFrom: timestamp('effective_from', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -117,6 +136,7 @@ export const modelByokTargets = pgTable(
     listCachedInput: perMillion('list_cached_input_per_million'),
     listCacheWrite: perMillion('list_cache_write_per_million'),
     listReasoning: perMillion('list_reasoning_per_million'),
+    listImagePrices: imagePrices('list_image_prices'),
   },
   (t) => [
     unique('model_byok_targets_model_provider_key').on(t.modelId, t.provider),

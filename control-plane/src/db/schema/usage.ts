@@ -43,6 +43,8 @@ export const usageRecords = pgTable(
     cacheWriteTokens: tokens('cache_write_tokens'),
     outputTokens: tokens('output_tokens'),
     reasoningTokens: tokens('reasoning_tokens'),
+    /** Images billed, for endpoints priced per image (`images`); null for every other endpoint. */
+    images: integer('images'),
     usageSource: text('usage_source').$type<UsageSource>().notNull(),
     chargeKind: text('charge_kind').$type<ChargeKind>().notNull().default('usage'),
     /** Nanocredits debited: the sell price, or for byok the fee. */

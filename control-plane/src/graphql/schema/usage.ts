@@ -38,6 +38,7 @@ export const UsageRecordRef = builder.drizzleObject('usageRecords', {
     cacheWriteTokens: t.expose('cacheWriteTokens', { type: 'TokenCount', description: 'Input tokens written to the provider\'s prompt cache.' }),
     outputTokens: t.expose('outputTokens', { type: 'TokenCount', description: 'Output tokens that are not reasoning.' }),
     reasoningTokens: t.expose('reasoningTokens', { type: 'TokenCount' }),
+    images: t.exposeInt('images', { nullable: true, description: 'Images billed, for image generation (priced per image); null for every other endpoint.' }),
     usageSource: t.exposeString('usageSource', { description: '"reported" by the provider, or "estimated" by a tokenizer.' }),
     chargeKind: t.expose('chargeKind', { type: ChargeKindEnum }),
     cost: t.expose('cost', { type: 'Credits', description: 'What the org was charged: the sell price, or for byok the BYOK fee.' }),

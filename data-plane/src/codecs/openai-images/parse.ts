@@ -1,13 +1,10 @@
-import type { ImageRequest } from '@tollgate/shared';
+import { IMAGE_QUALITIES, IMAGE_SIZE, type ImageRequest } from '@tollgate/shared';
 import { integer, invalid, oneOf, optional, shown, string, unsupported } from '../fields.ts';
 import { jsonObjectBody } from '../json-body.ts';
 
 /** OpenAI's own bounds: 1..10 images, a prompt of at most 32,000 characters. */
 export const MAX_IMAGES = 10;
 const MAX_PROMPT_CHARS = 32_000;
-/** `WIDTHxHEIGHT` (GPT image models take any multiple of 16 up to 3840x2160) or `auto`. */
-const SIZE = /^(?:[1-9]\d{1,4}x[1-9]\d{1,4}|auto)$/;
-const QUALITIES = ['standard', 'hd', 'low', 'medium', 'high', 'xhigh', 'max', 'auto'] as const;
 
 /**
  * Fields that would change what an image costs in ways the price list does not say (streamed
@@ -44,7 +41,7 @@ export function parseOpenAIImages(raw: Buffer): ImageRequest {
   if (typeof body.model !== 'string' || body.model.length === 0) throw invalid('Missing required parameter: "model" must be a non-empty string.', 'model');
   if (typeof body.prompt !== 'string' || body.prompt.length === 0) throw invalid('Missing required parameter: "prompt" must be a non-empty string.', 'prompt');
   const size = optional(body.size, (v) => {
-    if (typeof v !== 'string' || !SIZE.test(v)) throw invalid(`"size" must be WIDTHxHEIGHT (e.g. 1024x1024) or auto, not ${shown(v)}.`, 'size');
+    if (typeof v !== 'string' || !IMAGE_SIZE.test(v)) throw invalid(`"size" must be WIDTHxHEIGHT (e.g. 1024x1024) or auto, not ${shown(v)}.`, 'size');
     return v;
   });
   const outputFormat = optional(body.output_format, (v) => {
@@ -56,7 +53,7 @@ export function parseOpenAIImages(raw: Buffer): ImageRequest {
     prompt: string(body.prompt, 'prompt', MAX_PROMPT_CHARS),
     n: optional(body.n, (v) => integer(v, 'n', 1, MAX_IMAGES)) ?? 1,
     size,
-    quality: optional(body.quality, (v) => oneOf(v, 'quality', QUALITIES)),
+    quality: optional(body.quality, (v) => oneOf(v, 'quality', IMAGE_QUALITIES)),
     responseFormat: optional(body.response_format, (v) => oneOf(v, 'response_format', ['url', 'b64_json'] as const)),
     style: optional(body.style, (v) => oneOf(v, 'style', ['vivid', 'natural'] as const)),
     background: optional(body.background, (v) => oneOf(v, 'background', ['transparent', 'opaque', 'auto'] as const)),
