@@ -27,6 +27,12 @@ sent = 0 -- a global, so done() can read it from each thread
 
 function init(args)
   local path, window_ms, key, body = args[1], tonumber(args[2]), args[3], args[4]
+  -- "@file": the body is read from a file (a command-line argument holds at most 128 KiB).
+  if body:sub(1, 1) == "@" then
+    local f = assert(io.open(body:sub(2), "rb"))
+    body = f:read("*a")
+    f:close()
+  end
   local headers = { ["Content-Type"] = "application/json" }
   if key ~= "" then headers["Authorization"] = "Bearer " .. key end
   measured = wrk.format("POST", path, headers, body)

@@ -3,7 +3,7 @@ import type { SystemName } from './systems.ts';
 
 /** `npm run bench -- [--quick] [--duration=S] [--only=...]`: what to run and for how long. */
 export const SYSTEMS: SystemName[] = ['direct', 'floor', 'redis', 'embedded'];
-export const MEASUREMENTS = ['load', 'streams', 'rss', 'consumer'] as const;
+export const MEASUREMENTS = ['load', 'bigbody', 'streams', 'rss', 'consumer'] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 export interface BenchOptions {
@@ -43,6 +43,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --open-streams=N        slow streams held open for the memory figure (default 2000; quick 200)
   --slow-chunk-ms=N       pace of the slow streams (default 1000; quick 400)
   --consumer-events=N     usage events for the consumer figure (default 50000; quick 5000)
+                          bigbody: requests with a 200 KB prompt at c=8, against the same with a short one
   --only=LIST             comma-separated systems (${SYSTEMS.join(', ')}) and/or measurements
                           (${MEASUREMENTS.join(', ')}); a category left out means all of it
   --out=FILE              JSON results (default bench/results/latest.json)

@@ -18,6 +18,11 @@ export interface SystemResult {
   openStreams: OpenStreamsResult | null;
   metering: MeteringResult | null;
   consumer: ConsumerResult | null;
+  /**
+   * Requests with a 200 KB prompt against the same with a short one, at the same concurrency: the
+   * data plane's added CPU per request, against what JSON.parse of that body costs here.
+   */
+  bigBody: { bytes: number; small: LoadResult; big: LoadResult; parseUs: number; addedCpuUs: number } | null;
   /** Upstream calls made while this system ran. */
   upstreamCalls: Record<string, number>;
   /** Requests the clients saw answered 200, for the metering check. */
@@ -124,6 +129,8 @@ export function checkTargets(systems: BenchResults['systems'], ratios: Ratios): 
   add('embedded c=64 req/s ≥ 0.8 × Redis mode', ratios.requestsPerSecond['embedded / redis'], ratio, (n) => n >= 0.8);
   add('embedded idle RSS ≤ 300 MB', systems.embedded?.openStreams?.rssIdleMb.embedded ?? systems.embedded?.rssStartMb.embedded, (n) => `${n.toFixed(0)} MB`, (n) => n <= 300);
   add('usage consumer ≥ 20,000 events/s', redis?.consumer?.eventsPerSecond, (n) => `${int(n)}/s`, (n) => n >= 20_000);
+  const big = redis?.bigBody;
+  add('200 KB prompt: added CPU ≤ 2 × its JSON.parse', big ? big.addedCpuUs / big.parseUs : undefined, (n) => `${n.toFixed(2)}× (${Math.round(big!.addedCpuUs)} µs vs parse ${Math.round(big!.parseUs)} µs)`, (n) => n <= 2)
   return out;
 }
 
@@ -208,6 +215,20 @@ export function render(results: BenchResults): string {
     parts.push(
       `Usage consumer (Redis stream → Postgres): ${int(consumer.events)} events in ${(consumer.totalMs / 1000).toFixed(2)} s = ` +
         `${int(consumer.eventsPerSecond)} events/s (appended in ${(consumer.appendMs / 1000).toFixed(2)} s) — ${consumer.ok ? 'all written exactly' : `FAIL: ${consumer.problems.join('; ')}`}`,
+    );
+  }
+
+  const bigBodies = systems.filter((s) => s.bigBody);
+  if (bigBodies.length > 0) {
+    parts.push(
+      'Large bodies (c=8, CPU µs per request of the first process)\n' +
+        bigBodies
+          .map((s) => {
+            const b = s.bigBody!;
+            const cpu = (l: LoadResult) => Math.round(l.cpuUsPerRequest[mainPid(s)] ?? NaN);
+            return `  ${s.name}: ${int(b.bytes / 1000)} KB prompt ${cpu(b.big)} µs, short prompt ${cpu(b.small)} µs: +${Math.round(b.addedCpuUs)} µs; JSON.parse of the body ${Math.round(b.parseUs)} µs (${(b.addedCpuUs / b.parseUs).toFixed(2)}×)`;
+          })
+          .join('\n'),
     );
   }
 

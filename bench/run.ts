@@ -1,6 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { repoRoot } from '../test/support/processes.ts';
 import { measureConsumer } from './consumer.ts';
 import { checkWrk, runLoad, stopLoad, type LoadResult } from './load.ts';
@@ -24,6 +24,28 @@ const CHAT_BODY = JSON.stringify({
     { role: 'user', content: 'Say something short about foxes.' },
   ],
 });
+
+/** A long prompt (about 200 KB of prose), for the cost of a large body. */
+const BIG_BODY = JSON.stringify({
+  model: 'bench',
+  messages: [
+    { role: 'system', content: 'You are a terse assistant.' },
+    { role: 'user', content: 'Summarise this report in one sentence.\n' + 'The quarterly figures show steady growth across every region, with costs held flat. '.repeat(2_400) },
+  ],
+});
+
+/** Microseconds JSON.parse takes for `body` here (median of a few hundred runs). */
+function parseMicroseconds(body: string): number {
+  for (let i = 0; i < 50; i++) JSON.parse(body);
+  const samples: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const started = process.hrtime.bigint();
+    JSON.parse(body);
+    samples.push(Number(process.hrtime.bigint() - started) / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)]!;
+}
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -85,6 +107,22 @@ async function measureSystem(system: System, upstream: Upstream, options: BenchO
   }
 
   checkInterrupted();
+  if (has('bigbody') && system.tollgate) {
+    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-bench-')), 'big.json');
+    writeFileSync(file, BIG_BODY);
+    const run = (body: string): Promise<LoadResult> =>
+      runLoad({ origin: system.origin, apiKey: system.apiKey, body, connections: 8, threads: 1, windowMs: options.durationMs, cpu: cpuSources(system) });
+    log(`[${system.name}] 200 KB prompts: ${options.durationMs / 1000} s at c=8, then short ones`);
+    const big = await run(`@${file}`);
+    const small = await run(CHAT_BODY);
+    result.answered200 += big.answered200 + small.answered200;
+    const parseUs = parseMicroseconds(BIG_BODY);
+    const addedCpuUs = big.cpuUsPerRequest[first]! - small.cpuUsPerRequest[first]!;
+    result.bigBody = { bytes: Buffer.byteLength(BIG_BODY), small, big, parseUs, addedCpuUs };
+    log(`[${system.name}]   +${Math.round(addedCpuUs)} µs CPU per 200 KB request; JSON.parse of it ${Math.round(parseUs)} µs`);
+  }
+
+  checkInterrupted();
   if (has('streams')) {
     log(`[${system.name}] streams: ${options.sequentialStreams} one after another, ${options.concurrentStreams} at ${options.streamConcurrency} at a time`);
     const sequential = await measureStreams(target, { streams: options.sequentialStreams, concurrency: 1, model: 'bench' });
@@ -130,6 +168,7 @@ function wanted(name: SystemName, options: BenchOptions): boolean {
   const m = options.measurements;
   if (m.has('load') || m.has('streams')) return true;
   if (m.has('rss') && name !== 'direct') return true;
+  if (m.has('bigbody') && (name === 'redis' || name === 'embedded')) return true;
   return m.has('consumer') && name === 'redis';
 }
 
@@ -154,7 +193,7 @@ async function main(): Promise<number> {
     for (const name of options.systems.filter((n) => wanted(n, options))) {
       if (interrupted) break;
       const result: SystemResult = {
-        name, error: null, loadAverageAtStart: loadavg()[0]!, rssStartMb: {}, load: null, streams: null, openStreams: null, metering: null, consumer: null, upstreamCalls: {}, answered200: 0,
+        name, error: null, loadAverageAtStart: loadavg()[0]!, rssStartMb: {}, load: null, streams: null, openStreams: null, metering: null, consumer: null, bigBody: null, upstreamCalls: {}, answered200: 0,
       };
       systems[name] = result;
       log(`[${name}] starting`);
