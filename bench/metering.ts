@@ -71,8 +71,11 @@ async function waitForConsumer(system: System, redis: Redis | null, timeoutMs: n
   let steady = 0;
   while (Date.now() - started < timeoutMs) {
     if (redis) {
-      // Exact: the stream is drained and acknowledged (acknowledged only after the commit).
-      steady = (await streamConsumed(redis)) ? steady + 1 : 0;
+      // Exact: nothing is held any more (every request settled, aborted streams included, whose
+      // settlement may wait for the tokenizer's first load), and the stream is drained and
+      // acknowledged (acknowledged only after the commit).
+      const held = await redis.get(orgKeys(tenant.orgId).held);
+      steady = (held === null || held === '0') && (await streamConsumed(redis)) ? steady + 1 : 0;
       if (steady >= 2) return Date.now() - started;
       await sleep(250);
     } else {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNodeProcess, type RunningProcess } from '../test/support/processes.ts';
@@ -32,7 +32,7 @@ export interface Upstream {
 }
 
 export const MODELS = ['bench', 'bench-slow'];
-const QUIET = { TOLLGATE_LOG_LEVEL: 'warn', NODE_ENV: 'production', TOLLGATE_HOST: '127.0.0.1' };
+const QUIET = { TOLLGATE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', NODE_ENV: 'production', TOLLGATE_HOST: '127.0.0.1' };
 
 /** Waits for `url` to answer 200, failing early (with the process's last output) if a process exits. */
 async function waitHealthy(url: string, processes: RunningProcess[], timeoutMs = 120_000): Promise<void> {
@@ -59,6 +59,11 @@ function pidOf(p: RunningProcess): number {
 }
 
 async function stopAll(processes: RunningProcess[]): Promise<void> {
+  for (const p of processes) {
+    // A process that died during the run leaves its last words for the report.
+    if (p.child.exitCode !== null || p.child.signalCode !== null) process.stderr.write(`${p.child.spawnargs.join(' ')} exited early (${p.child.exitCode ?? p.child.signalCode}):\n${p.output.slice(-15).join('\n')}\n`);
+    if (process.env.BENCH_SHOW_OUTPUT) writeFileSync(`${process.env.BENCH_SHOW_OUTPUT}.${p.child.pid}.log`, `${p.child.spawnargs.join(' ')}\n${p.output.join('\n')}\n`);
+  }
   await Promise.allSettled(processes.map((p) => p.stop()));
 }
 
