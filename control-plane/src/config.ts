@@ -25,6 +25,23 @@ export interface Config {
   graphiql: boolean | undefined;
   /** TOLLGATE_USAGE_CLAIM_IDLE_MS: usage entries another consumer held this long are taken over. */
   usageClaimIdleMs: number;
+  /** Where emails go (TOLLGATE_SMTP_URL, TOLLGATE_EMAIL_FROM); null: to the log. */
+  smtp: SmtpSettings | null;
+}
+
+/**
+ * An SMTP server from `smtp://user:pass@host:587` (STARTTLS when the server offers it) or
+ * `smtps://user:pass@host:465` (TLS from the first byte). The password is held here and handed to
+ * the transport only: it is never logged, and errors about the URL never repeat it.
+ */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  /** Implicit TLS (smtps); otherwise plain with STARTTLS when offered. */
+  secure: boolean;
+  auth: { user: string; pass: string } | null;
+  /** The sender, e.g. `Tollgate <noreply@example.com>`. */
+  from: string;
 }
 
 export class ConfigError extends Error {
@@ -47,6 +64,32 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   throw new ConfigError(`${name} must be true or false, got "${text}"`);
 }
 
+function smtpSettings(env: NodeJS.ProcessEnv): SmtpSettings | null {
+  const text = env.TOLLGATE_SMTP_URL;
+  if (!text) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError('TOLLGATE_SMTP_URL must be a URL like smtp://user:password@host:587 or smtps://user:password@host:465');
+  }
+  if ((url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || !url.hostname) {
+    throw new ConfigError('TOLLGATE_SMTP_URL must start with smtp:// (STARTTLS when offered) or smtps:// (implicit TLS) and name a host');
+  }
+  const from = env.TOLLGATE_EMAIL_FROM?.trim();
+  if (!from) throw new ConfigError('TOLLGATE_EMAIL_FROM (the sender, e.g. "Tollgate <noreply@example.com>") is required with TOLLGATE_SMTP_URL');
+  const secure = url.protocol === 'smtps:';
+  let auth: SmtpSettings['auth'] = null;
+  if (url.username) {
+    try {
+      auth = { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) };
+    } catch {
+      throw new ConfigError('TOLLGATE_SMTP_URL: the user or password is not valid percent-encoding');
+    }
+  }
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : secure ? 465 : 587, secure, auth, from };
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const controlPlaneHost = env.CONTROL_PLANE_HOST || '127.0.0.1';
   const controlPlanePort = integer(env, 'CONTROL_PLANE_PORT', 4000, 0, 65535);
@@ -67,5 +110,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: flag(env, 'TOLLGATE_GRAPHQL_INTROSPECTION'),
     graphiql: flag(env, 'TOLLGATE_GRAPHIQL'),
     usageClaimIdleMs: integer(env, 'TOLLGATE_USAGE_CLAIM_IDLE_MS', 15_000, 100, 3_600_000),
+    smtp: smtpSettings(env),
   };
 }

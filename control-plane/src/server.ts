@@ -11,7 +11,9 @@ import type { Context } from './graphql/context.ts';
 import { authPlugin, type RequestAuth, type ServerContext } from './graphql/http-auth.ts';
 import { DEFAULT_LIMITS, limitsRule, type QueryLimits } from './graphql/limits.ts';
 import { schema } from './graphql/schema.ts';
-import { EmailOutbox, logTransport, type EmailTransport } from './services/email.ts';
+import type { SmtpSettings } from './config.ts';
+import { EmailOutbox, logTransport, type EmailOutboxOptions, type EmailTransport } from './services/email.ts';
+import { smtpTransport } from './services/smtp.ts';
 import { upgradeLegacyData } from './services/legacy-upgrade.ts';
 import { assignMissingSlugs } from './services/orgs.ts';
 import { PublicationOutbox } from './services/outbox.ts';
@@ -34,7 +36,11 @@ export interface ControlPlaneOptions {
   corsOrigins?: readonly string[];
   /** Where links in emails point (the console); defaults to http://127.0.0.1:4000. */
   publicUrl?: string;
+  /** Where emails go: this transport, else SMTP when `smtp` is set, else the log. */
   emailTransport?: EmailTransport;
+  smtp?: SmtpSettings | null;
+  /** Retries and backoff of the email outbox. */
+  emailOutbox?: EmailOutboxOptions;
   limits?: Partial<QueryLimits>;
   rateLimits?: RateLimits;
   /** Name of this process in the usage stream's consumer group. */
@@ -116,7 +122,13 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
   const publisher = new Publisher(options.db, options.store, logger.child({ component: 'publisher' }));
   const outbox = new PublicationOutbox(options.db, publisher, logger.child({ component: 'outbox' }));
   const storeWatch = new StoreWatch(options.db, options.store, publisher, logger.child({ component: 'store-watch' }), options.storeWatch ?? {});
-  const email = new EmailOutbox(options.db, options.emailTransport ?? logTransport(logger.child({ component: 'email' })), logger);
+  const emailLogger = logger.child({ component: 'email' });
+  const email = new EmailOutbox(
+    options.db,
+    options.emailTransport ?? (options.smtp ? smtpTransport(options.smtp) : logTransport(emailLogger)),
+    emailLogger,
+    options.emailOutbox,
+  );
   const consumer = new UsageConsumer({
     db: options.db,
     store: options.store,
@@ -219,7 +231,11 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
       // Rows a crash left between a commit and its publication.
       await outbox.deliver();
       outbox.start();
+      if (!options.emailTransport) {
+        emailLogger.info(options.smtp ? `emails are sent through SMTP at ${options.smtp.host}:${options.smtp.port} from ${options.smtp.from}` : 'emails are written to this log (set TOLLGATE_SMTP_URL to send them)');
+      }
       void email.deliver();
+      email.start();
       consumer.start();
       storeWatch.start();
     },
@@ -227,6 +243,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
       await storeWatch.close();
       publisher.close();
       await outbox.close();
+      await email.close();
       await consumer.close();
     },
   };

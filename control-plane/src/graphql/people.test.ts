@@ -88,6 +88,7 @@ describe('password reset and email verification', () => {
     const anon = (query: string, variables: Record<string, unknown>) => h.gql(query, variables, null);
     const asked = await anon(`mutation($i: RequestPasswordResetInput!) { requestPasswordReset(input: $i) { __typename } }`, { i: { email } });
     expect(asked.data).toEqual({ requestPasswordReset: { __typename: 'MutationRequestPasswordResetSuccess' } });
+    await h.controlPlane.email.deliver();
     expect(mails.map((m) => [m.to, m.subject])).toEqual([[email, 'Reset your Tollgate password']]);
     const token = linkToken(mails[0]!);
     const reset = `mutation($i: ResetPasswordInput!) { resetPassword(input: $i) { __typename ... on MutationResetPasswordSuccess { data { email emailVerified } } } }`;
@@ -98,6 +99,7 @@ describe('password reset and email verification', () => {
     // An unknown email gets the same answer and no mail.
     mails.length = 0;
     expect((await anon(`mutation($i: RequestPasswordResetInput!) { requestPasswordReset(input: $i) { __typename } }`, { i: { email: 'nobody@example.com' } })).data).toEqual(asked.data);
+    await h.controlPlane.email.deliver();
     expect(mails).toEqual([]);
     // The delivered body is cleared: the link lives only in the mailbox.
     expect((await h.database.db.query.emailOutbox.findMany()).every((m) => m.body === null && m.sentAt !== null)).toBe(true);

@@ -8,7 +8,8 @@ import { createPlatformAdmin } from '../services/admins.ts';
 import type { RateLimits } from '../auth/rate-limit.ts';
 import type { QueryLimits } from '../graphql/limits.ts';
 import type { StoreWatchOptions } from '../services/store-watch.ts';
-import type { EmailTransport } from '../services/email.ts';
+import type { EmailOutboxOptions, EmailTransport } from '../services/email.ts';
+import type { SmtpSettings } from '../config.ts';
 
 export interface GraphQLResult<T = Record<string, unknown>> {
   data?: T | null;
@@ -45,6 +46,8 @@ export interface HarnessOptions {
   rateLimits?: RateLimits;
   limits?: Partial<QueryLimits>;
   emailTransport?: EmailTransport;
+  smtp?: SmtpSettings;
+  emailOutbox?: EmailOutboxOptions;
   storeWatch?: StoreWatchOptions;
 }
 
@@ -65,6 +68,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.emailTransport ? { emailTransport: options.emailTransport } : {}),
+    ...(options.smtp ? { smtp: options.smtp } : {}),
+    ...(options.emailOutbox ? { emailOutbox: options.emailOutbox } : {}),
     ...(options.storeWatch ? { storeWatch: options.storeWatch } : {}),
   });
   const { token } = await createPlatformAdmin(database.db, `admin-${randomBytes(3).toString('hex')}@example.com`);

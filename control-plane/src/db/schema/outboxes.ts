@@ -24,18 +24,27 @@ export const publications = pgTable(
 
 /**
  * Emails to send (password resets, verifications, invitations). The body holds a one-time link,
- * so it is cleared once the message is delivered; in embedded mode without SMTP, delivery is a log line.
+ * so it is cleared once the message is delivered or given up on; without SMTP, delivery is a log
+ * line. A message is pending while neither `sent_at` nor `failed_at` is set, and due from
+ * `next_attempt_at` on (services/email.ts backs off after each temporary failure).
  */
-export const emailOutbox = pgTable('email_outbox', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  to: text('to').notNull(),
-  subject: text('subject').notNull(),
-  body: text('body'),
-  attempts: integer('attempts').notNull().default(0),
-  lastError: text('last_error'),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-  sentAt: timestamp('sent_at', { withTimezone: true, precision: 3 }),
-});
+export const emailOutbox = pgTable(
+  'email_outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    to: text('to').notNull(),
+    subject: text('subject').notNull(),
+    body: text('body'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    sentAt: timestamp('sent_at', { withTimezone: true, precision: 3 }),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** Set when the server refused the message for good (5xx) or every attempt was spent. */
+    failedAt: timestamp('failed_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [index('email_outbox_next_idx').on(t.nextAttemptAt)],
+);
 
 export type Publication = typeof publications.$inferSelect;
 export type EmailMessage = typeof emailOutbox.$inferSelect;

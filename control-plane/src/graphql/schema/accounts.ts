@@ -102,7 +102,8 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       limit(ctx, [ctx.rateLimits.anonymousPerIp, ctx.request.ip ?? 'unknown'], [ctx.rateLimits.signInPerEmail, input.email.trim().toLowerCase()]);
       await requestPasswordReset(ctx, input.email);
-      await ctx.email.deliver();
+      // Not awaited: how long an SMTP server takes must not tell whether the account exists.
+      void ctx.email.deliver();
       return { ok: true as const };
     },
   }),
