@@ -5,6 +5,7 @@ import { createTestRedis, type TestService } from '../../test/support/services.t
 import { startEmbeddedDataPlane } from './embedded.ts';
 import { createApiKey, createChannel, createModel, createOrg, generousRateLimits } from './testing/fixtures.ts';
 import { createHarness, mutate, type Harness } from './testing/harness.ts';
+import { awayFromMinuteEdge } from '../../test/support/clock.ts';
 
 /**
  * Issue 6: a limit set through GraphQL reaches a running data plane within 1 s, and the data plane
@@ -71,6 +72,7 @@ describe.each(['memory', 'redis'] as const)('limits over the %s store', (kind) =
 
   it('a key\'s requests-per-minute limit of 1 refuses the second request with rate_limited, within a second', async () => {
     const key = await fundedKey();
+    await awayFromMinuteEdge();
     await mutate(h, 'updateApiKey', 'UpdateApiKeyInput', 'id', { id: key.id, limits: { requestsPerMinute: 1 } });
     const refused = await until(key.secret, 429);
     expect(refused.last).toEqual({ status: 429, code: 'rate_limited' });

@@ -6,6 +6,7 @@ import { startUpstream, type FakeUpstream } from '../../test/fakes/upstream.ts';
 import { storeAdapters } from '../../test/support/stores.ts';
 import { channelRecord, modelRoute, price } from './testing/fixture.ts';
 import { startGateway, type Gateway } from './testing/gateway.ts';
+import { awayFromMinuteEdge } from '../../test/support/clock.ts';
 
 const PRICE = price(1_000_000_000n, 2_000_000_000n);
 const ANTHROPIC_KEY = 'sk-ant-count-channel-key';
@@ -148,6 +149,7 @@ describe('the count_tokens endpoint', () => {
   });
 
   it('counts against the key’s requests per minute', async () => {
+    await awayFromMinuteEdge();
     const { key } = await gw.customer(0n, { limits: { ...NO_LIMITS, requestsPerMinute: 2 } });
     const limited = new Anthropic({ apiKey: key.secret, baseURL: gw.base, maxRetries: 0 });
     const ask = () => limited.messages.countTokens({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] });

@@ -8,6 +8,7 @@ import { freePort } from '../../test/support/servers.ts';
 import { createTestRedis, type TestService } from '../../test/support/services.ts';
 import { channelRecord, createCustomer, modelRoute, price, publishTestRoutes, routeTable, TEST_MODEL } from './testing/fixture.ts';
 import { until } from './testing/harness.ts';
+import { awayFromMinuteEdge } from '../../test/support/clock.ts';
 
 const ENTRY = 'data-plane/src/main.ts';
 const CHANNEL_KEY = `sk-live-main-${randomBytes(8).toString('hex')}`;
@@ -167,6 +168,7 @@ describe('data plane process (main.ts)', () => {
       return response.status;
     };
     const none = { models: null, ipAllowlist: null, requestsPerMinute: null, tokensPerMinute: null, concurrency: null, credit: { lifetime: null, day: null, week: null, month: null } };
+    await awayFromMinuteEdge();
     const rpm = await createCustomer(store, 10_000_000_000n, { limits: { ...none, requestsPerMinute: 3 } });
     expect([await call(bases[0]!, rpm.key.secret), await call(bases[1]!, rpm.key.secret), await call(bases[0]!, rpm.key.secret), await call(bases[1]!, rpm.key.secret)]).toEqual([200, 200, 200, 429]);
     // The fake reports 9 + 3 tokens: a 20-token minute takes one request wherever it lands.

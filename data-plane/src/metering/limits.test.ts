@@ -6,6 +6,7 @@ import { parseOpenAIChat } from '../codecs/openai-chat/parse.ts';
 import { channelRecord, modelRoute, price } from '../testing/fixture.ts';
 import { startGateway, type Gateway } from '../testing/gateway.ts';
 import { estimateInputTokens } from './estimate.ts';
+import { awayFromMinuteEdge } from '../../../test/support/clock.ts';
 
 const PRICE = price(1_000_000_000n, 2_000_000_000n);
 const BODY = { model: 'm', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] };
@@ -66,10 +67,12 @@ describe.each(storeAdapters)('key permissions over the %s store', (_name, makeSt
   });
 
   it('counts requests per minute for the key and for the org', async () => {
+    await awayFromMinuteEdge();
     const { key } = await gw.customer(10_000_000_000n, { limits: limits({ requestsPerMinute: 2 }) });
     const results = [await send(gw, key.secret), await send(gw, key.secret), await send(gw, key.secret)];
     expect(results).toEqual([[200, 'ok'], [200, 'ok'], [429, 'rate_limited']]);
     // Two keys of one org share the org's ceiling.
+    await awayFromMinuteEdge();
     const first = await gw.customer(10_000_000_000n, { org: { limits: limits({ requestsPerMinute: 1 }), overdraft: '0' } });
     const second = await gw.createKey(first.orgId, { org: { limits: limits({ requestsPerMinute: 1 }), overdraft: '0' } });
     expect([await send(gw, first.key.secret), await send(gw, second.secret)]).toEqual([[200, 'ok'], [429, 'rate_limited']]);
@@ -77,6 +80,7 @@ describe.each(storeAdapters)('key permissions over the %s store', (_name, makeSt
 
   it('counts tokens per minute: the estimate at admission, the real tokens after', async () => {
     // 10 + 5 real tokens per request: a limit of 20 takes one request, not two.
+    await awayFromMinuteEdge();
     const { key } = await gw.customer(10_000_000_000n, { limits: limits({ tokensPerMinute: 20 }) });
     expect(await send(gw, key.secret)).toEqual([200, 'ok']);
     expect(await send(gw, key.secret)).toEqual([429, 'rate_limited']);
