@@ -49,6 +49,8 @@ export interface CounterReconciliation {
   counter: string;
   expected: number;
   actual: number;
+  /** The counter's window expiry, kept when a repair rewrites it (null: a lifetime counter). */
+  ttlSeconds: number | null;
 }
 
 export interface ReconcileReport {
@@ -169,7 +171,7 @@ async function read(db: Db, store: StateStore, nowMs: number): Promise<Reading> 
       }
       countersChecked++;
       const value = actual[seed.counter] ?? 0;
-      if (value !== expected) counters.push({ orgId: record.orgId, keyId: record.id, counter: seed.counter, expected, actual: value });
+      if (value !== expected) counters.push({ orgId: record.orgId, keyId: record.id, counter: seed.counter, expected, actual: value, ttlSeconds: seed.ttlSeconds });
     }
   }
   return {
@@ -206,7 +208,7 @@ export async function reconcile(db: Db, store: StateStore, options: { repair?: b
       if (org.store === null) await seedStoreBalance(db, store, org.orgId);
       else if (org.drift !== 0n) await store.adjustBalance(org.orgId, -org.drift);
     }
-    for (const c of counters) await store.seedCounters(c.orgId, [{ counter: c.counter, value: c.expected, ttlSeconds: null }], 'set');
+    for (const c of counters) await store.seedCounters(c.orgId, [{ counter: c.counter, value: c.expected, ttlSeconds: c.ttlSeconds }], 'set');
   }
   return {
     orgsChecked: reading.orgs.size,
