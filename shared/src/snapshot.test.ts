@@ -49,6 +49,9 @@ const table: RouteTable = {
       ],
       byok: [{ provider: 'openai', upstreamModel: 'gpt-4o', listPrice: { input: '2500', output: '10000' } }],
       createdAt: 1_700_000_000_000,
+      contextWindow: 128_000,
+      capabilities: ['vision', 'tools'],
+      aliases: ['gpt4o', 'omni'],
     },
     'gpt-4o-mini': { name: 'gpt-4o-mini', prices: {}, maxOutputTokens: 1, targets: [], byok: [], createdAt: 0 },
   },
@@ -226,7 +229,7 @@ describe('route tables', () => {
     }
   });
 
-  const nullablePlanField = /^plans\.[\w-]+\.(concurrency|lanes\.continuation|lanes\.fallback)$/;
+  const nullablePlanField = /^(plans\.[\w-]+\.(concurrency|lanes\.continuation|lanes\.fallback)|models\.[\w-]+\.contextWindow)$/;
   const optionalPriceField = /\.(cost|listPrice|prices\.\w+)\.(cachedInput|cacheWrite|reasoning|images)$/;
 
   /** What decoding a table changed at `path` should give: the change, the entry left out, or a refusal. */
@@ -252,11 +255,13 @@ describe('route tables', () => {
 
   // Fields newer than the table format: a table from an older control plane lacks them.
   const defaultedField = /^channels\.[\w-]+\.allowPrivateNetwork$/;
+  // Fields a table from an older control plane lacks and that decode as absent.
+  const optionalModelField = /^models\.[\w-]+\.(contextWindow|capabilities|aliases)$/;
 
   it.each(fieldPaths)('accept %s missing only if it is an optional price, a nullable field or one with a default', (field, path) => {
-    const accepted = optionalPriceField.test(field) || nullablePlanField.test(field) || defaultedField.test(field);
+    const accepted = optionalPriceField.test(field) || nullablePlanField.test(field) || defaultedField.test(field) || optionalModelField.test(field);
     const changed = without(table, path);
-    const read = nullablePlanField.test(field) ? withValue(table, path, null) : defaultedField.test(field) ? withValue(table, path, false) : changed;
+    const read = optionalModelField.test(field) ? changed : nullablePlanField.test(field) ? withValue(table, path, null) : defaultedField.test(field) ? withValue(table, path, false) : changed;
     expect(tableOutcome(changed)).toEqual(expected(path, read, accepted));
   });
 
@@ -271,6 +276,15 @@ describe('route tables', () => {
     expect('images' in decodeTable(without(table, ['models', 'gpt-4o', 'prices', 'resale', 'images'])).models['gpt-4o']!.prices.resale!).toBe(false);
     const { decoded, skipped } = decodeReporting(withValue(table, ['models', 'gpt-4o', 'prices', 'resale', 'images', 0, 'price'], '0.04'));
     expect([skipped, decoded.models['gpt-4o']]).toEqual([['models.gpt-4o'], undefined]);
+  });
+
+  it('read a model from before context windows, capabilities and aliases without them, and drop a capability it does not know', () => {
+    let old = without(table, ['models', 'gpt-4o', 'contextWindow']);
+    old = without(old, ['models', 'gpt-4o', 'capabilities']);
+    old = without(old, ['models', 'gpt-4o', 'aliases']);
+    const model = decodeTable(old).models['gpt-4o']!;
+    expect([model.contextWindow, model.capabilities, model.aliases]).toEqual([undefined, undefined, undefined]);
+    expect(decodeTable(withValue(table, ['models', 'gpt-4o', 'capabilities'], ['tools', 'telepathy'])).models['gpt-4o']!.capabilities).toEqual(['tools']);
   });
 
   it('refuse a channel of tier byok: byok requests use only the org own credentials', () => {

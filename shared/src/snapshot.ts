@@ -1,3 +1,4 @@
+import { isModelCapability, type ModelCapability } from './model-capabilities.ts';
 import type { PriceRecord } from './pricing.ts';
 import { isProviderId, PROTOCOLS, type ChannelProtocol, type ProviderId } from './providers/catalog.ts';
 
@@ -136,6 +137,15 @@ export interface ModelRoute {
   targets: RouteTarget[];
   byok: ByokTarget[];
   createdAt: number;
+  /** Tokens of input and output the model takes in one request; absent or null: not stated. */
+  contextWindow?: number | null;
+  /** What the model can do (model-capabilities.ts); absent in tables from before capabilities. */
+  capabilities?: ModelCapability[];
+  /**
+   * Other names clients may ask for; a request for one is served, billed and recorded as this
+   * model. Unique across every model's names and aliases (the control plane keeps that).
+   */
+  aliases?: string[];
 }
 
 export interface LaneTarget {
@@ -309,6 +319,11 @@ function stringList(value: unknown, what: string): string[] | null {
   return value as string[];
 }
 
+function strings(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new SnapshotFormatError(`${what} is not a list of strings`);
+  return value as string[];
+}
+
 function decodeLimits(value: unknown, what: string): Limits {
   const o = object(value, what);
   const credit = o.credit === undefined || o.credit === null ? {} : object(o.credit, `${what}.credit`);
@@ -385,6 +400,11 @@ function decodeModel(value: unknown, name: string): ModelRoute {
       return { provider: provider(b, bw), upstreamModel: str(b, 'upstreamModel', bw), listPrice: priceRecord(b.listPrice, `${bw}.listPrice`) };
     }),
     createdAt: int(o, 'createdAt', what),
+    // Absent in tables from control planes before these fields; older tables stay decodable.
+    ...(o.contextWindow === undefined ? {} : { contextWindow: nullable(o, 'contextWindow', (f, n, w) => int(f, n, w, 1), what) }),
+    // A capability this data plane does not know yet (a newer control plane's) is left out, not fatal.
+    ...(o.capabilities === undefined ? {} : { capabilities: strings(o.capabilities, `${what}.capabilities`).filter(isModelCapability) }),
+    ...(o.aliases === undefined ? {} : { aliases: strings(o.aliases, `${what}.aliases`) }),
   };
 }
 

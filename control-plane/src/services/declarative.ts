@@ -13,6 +13,7 @@ import { createOrg, updateOrg } from './orgs.ts';
 import { createPlan, setOrgPlan, updatePlan, type LaneInput } from './plans.ts';
 import { costOf, listOf, type PriceFields } from './prices.ts';
 import { getSettings, setByokFeeBps } from './settings.ts';
+import { capabilityList } from './validate.ts';
 import { encodeCredential } from '@tollgate/shared';
 
 /**
@@ -47,6 +48,8 @@ export interface ConfigDocument {
     name: string;
     maxOutputTokens?: number;
     contextWindow?: number | null;
+    capabilities?: string[];
+    aliases?: string[];
     prices?: Partial<Record<'cheap' | 'resale', Price>>;
     targets?: { channel: string; upstreamModel: string; priority?: number; weight?: number; cost: Price }[];
     byokTargets?: { provider: string; upstreamModel: string; listPrice: Price }[];
@@ -212,7 +215,7 @@ export async function applyConfig(ctx: ServiceContext, doc: ConfigDocument, opti
       for (const [j, t] of (m.targets ?? []).entries()) targets.push({ channelId: await channelId(t.channel, `models[${i}].targets[${j}].channel`), upstreamModel: t.upstreamModel, priority: t.priority, weight: t.weight, cost: priceInput(t.cost, `models[${i}].targets[${j}].cost`) });
       await act({ action: 'create', kind: 'model', name: m.name, fields: [] }, () =>
         createModel(ctx, {
-          name: m.name, maxOutputTokens: m.maxOutputTokens, contextWindow: m.contextWindow,
+          name: m.name, maxOutputTokens: m.maxOutputTokens, contextWindow: m.contextWindow, capabilities: m.capabilities, aliases: m.aliases,
           prices: Object.entries(m.prices ?? {}).map(([tier, price]) => ({ tier, price: priceInput(price!, `models[${i}].prices.${tier}`) })),
           targets,
           byokTargets: (m.byokTargets ?? []).map((b, j) => ({ provider: b.provider, upstreamModel: b.upstreamModel, listPrice: priceInput(b.listPrice, `models[${i}].byokTargets[${j}].listPrice`) })),
@@ -220,8 +223,16 @@ export async function applyConfig(ctx: ServiceContext, doc: ConfigDocument, opti
       );
       continue;
     }
-    const fields = diff({ maxOutputTokens: existing.maxOutputTokens, contextWindow: existing.contextWindow }, { maxOutputTokens: m.maxOutputTokens, contextWindow: m.contextWindow });
-    if (fields.length > 0) await act({ action: 'update', kind: 'model', name: m.name, fields }, () => updateModel(ctx, { id: existing.id, maxOutputTokens: m.maxOutputTokens, contextWindow: m.contextWindow }));
+    const wantedCapabilities = m.capabilities && capabilityList(m.capabilities, `models[${i}].capabilities`);
+    const fields = diff(
+      { maxOutputTokens: existing.maxOutputTokens, contextWindow: existing.contextWindow, capabilities: existing.capabilities, aliases: existing.aliases },
+      { maxOutputTokens: m.maxOutputTokens, contextWindow: m.contextWindow, capabilities: wantedCapabilities, aliases: m.aliases },
+    );
+    if (fields.length > 0) {
+      await act({ action: 'update', kind: 'model', name: m.name, fields }, () =>
+        updateModel(ctx, { id: existing.id, maxOutputTokens: m.maxOutputTokens, contextWindow: m.contextWindow, capabilities: m.capabilities, aliases: m.aliases }),
+      );
+    }
     for (const [tier, price] of Object.entries(m.prices ?? {})) {
       const wanted = priceInput(price!, `models[${i}].prices.${tier}`);
       const current = existing.sellPrices.find((p) => p.tier === tier);
@@ -342,7 +353,7 @@ export async function exportConfig(db: Db): Promise<ConfigDocument> {
       const prices: Partial<Record<'cheap' | 'resale', Price>> = {};
       for (const p of m.sellPrices) if (!seen.has(p.tier) && seen.add(p.tier)) prices[p.tier] = priceText(p);
       return {
-        name: m.name, maxOutputTokens: m.maxOutputTokens, contextWindow: m.contextWindow, prices,
+        name: m.name, maxOutputTokens: m.maxOutputTokens, contextWindow: m.contextWindow, capabilities: m.capabilities, aliases: m.aliases, prices,
         targets: m.targets.map((t) => ({ channel: channelName.get(t.channelId)!, upstreamModel: t.upstreamModel, priority: t.priority, weight: t.weight, cost: priceText(costOf(t)) })),
         byokTargets: m.byokTargets.map((b) => ({ provider: b.provider, upstreamModel: b.upstreamModel, listPrice: priceText(listOf(b)) })),
       };

@@ -5,9 +5,10 @@ import { isUniqueViolation } from '../db/errors.ts';
 import { modelByokTargets, models, modelSellPrices, modelTargets, plans, providerChannels, type Model, type ModelByokTarget, type ModelSellPrice } from '../db/schema/index.ts';
 import { ConfirmationRequiredError, ConflictError, InUseError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
+import { aliasList, assertNamesFree } from './model-names.ts';
 import { costColumns, listColumns, priceFields, type PriceFields, type PriceInput } from './prices.ts';
 import { commitChange } from './unit-of-work.ts';
-import { id as idInput, intInRange, modelName, operatorTier, provider as providerInput, requiredText } from './validate.ts';
+import { capabilityList, id as idInput, intInRange, modelName, operatorTier, provider as providerInput, requiredText } from './validate.ts';
 
 export const MAX_OUTPUT_TOKENS_LIMIT = 10_000_000;
 export const MAX_CONTEXT_WINDOW = 100_000_000;
@@ -37,6 +38,9 @@ export interface CreateModelInput {
   name: string;
   maxOutputTokens?: number | null | undefined;
   contextWindow?: number | null | undefined;
+  capabilities?: readonly string[] | null | undefined;
+  /** Other names clients may ask for; unique across every model's name and aliases. */
+  aliases?: readonly string[] | null | undefined;
   prices?: readonly TierPriceInput[] | null | undefined;
   targets?: readonly TargetInput[] | null | undefined;
   byokTargets?: readonly ByokTargetInput[] | null | undefined;
@@ -47,6 +51,9 @@ export interface UpdateModelInput {
   maxOutputTokens?: number | null | undefined;
   /** null clears it; absent keeps it. */
   contextWindow?: number | null | undefined;
+  /** Replace the list when given; absent (or null) keeps it. */
+  capabilities?: readonly string[] | null | undefined;
+  aliases?: readonly string[] | null | undefined;
 }
 
 export function maxOutputTokensInput(value: number): number {
@@ -100,6 +107,8 @@ export async function createModel(ctx: ServiceContext, input: CreateModelInput):
   const name = modelName(input.name);
   const maxOutputTokens = input.maxOutputTokens != null ? maxOutputTokensInput(input.maxOutputTokens) : undefined;
   const contextWindow = input.contextWindow != null ? contextWindowInput(input.contextWindow) : null;
+  const capabilities = capabilityList(input.capabilities ?? []);
+  const aliases = aliasList(input.aliases ?? [], name);
   const prices = (input.prices ?? []).map((p, i) => ({ tier: operatorTier(p.tier, `prices[${i}].tier`), ...priceFields(p.price, `prices[${i}].price`) }));
   const tiers = prices.map((p) => p.tier);
   if (new Set(tiers).size !== tiers.length) throw new ValidationError('prices names a tier twice', 'prices');
@@ -113,9 +122,10 @@ export async function createModel(ctx: ServiceContext, input: CreateModelInput):
   try {
     model = await commitChange(ctx, async (tx, publish) => {
       publish({ kind: 'routes' });
+      await assertNamesFree(tx, [name, ...aliases], null);
       const [created] = await tx
         .insert(models)
-        .values({ name, contextWindow, ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) })
+        .values({ name, contextWindow, capabilities, aliases, ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) })
         .returning();
       const modelId = created!.id;
       if (targets.length > 0) await tx.insert(modelTargets).values(targets.map((t) => ({ ...t, modelId })));
@@ -135,9 +145,12 @@ export async function updateModel(ctx: ServiceContext, input: UpdateModelInput):
   const changes = {
     ...(input.maxOutputTokens != null ? { maxOutputTokens: maxOutputTokensInput(input.maxOutputTokens) } : {}),
     ...(input.contextWindow !== undefined ? { contextWindow: input.contextWindow === null ? null : contextWindowInput(input.contextWindow) } : {}),
+    ...(input.capabilities != null ? { capabilities: capabilityList(input.capabilities) } : {}),
+    ...(input.aliases != null ? { aliases: aliasList(input.aliases, current.name) } : {}),
   };
   if (Object.keys(changes).length === 0) return current;
   const model = await commitChange(ctx, async (tx, publish) => {
+    if (changes.aliases) await assertNamesFree(tx, changes.aliases, current.id);
     const [row] = await tx.update(models).set(changes).where(eq(models.id, current.id)).returning();
     publish({ kind: 'routes' });
     return row;

@@ -103,8 +103,12 @@ describe.each(storeAdapters)('publisher over the %s store', (_name, make) => {
   it('publishes each model\'s prices in effect per tier, targets on enabled channels with cost, BYOK targets and the fee', async () => {
     const on = await createChannel(h);
     const off = await createChannel(h, { enabled: false });
+    const alias = unique('alias');
     const model = await createModel(h, {
       maxOutputTokens: 8192,
+      contextWindow: 128_000,
+      capabilities: ['tools', 'vision'],
+      aliases: [alias],
       prices: [
         { tier: 'resale', price: { input: '1', output: '2', cachedInput: '0.5' } },
         { tier: 'cheap', price: { input: '0.5', output: '1' } },
@@ -131,6 +135,9 @@ describe.each(storeAdapters)('publisher over the %s store', (_name, make) => {
       targets: [{ channelId: on, upstreamModel: 'up-1', priority: 1, weight: 3, cost: { input: '250000000', output: '750000000', reasoning: '1500000000' } }],
       byok: [{ provider: 'groq', upstreamModel: 'llama-x', listPrice: { input: '50000000', output: '80000000' } }],
       createdAt: expect.any(Number),
+      contextWindow: 128_000,
+      capabilities: ['vision', 'tools'],
+      aliases: [alias],
     });
     expect(table.models[unpriced.name]).toBeUndefined();
     expect(table.byokFeeBps).toBe(500);

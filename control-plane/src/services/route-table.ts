@@ -89,6 +89,9 @@ async function build(db: Db, version: number, now: Date): Promise<BuiltRouteTabl
         .map((t) => ({ channelId: t.channelId, upstreamModel: t.upstreamModel, priority: t.priority, weight: t.weight, cost: priceRecord(costOf(t)) })),
       byok: m.byokTargets.map((b) => ({ provider: b.provider, upstreamModel: b.upstreamModel, listPrice: priceRecord(listOf(b)) })),
       createdAt: m.createdAt.getTime(),
+      contextWindow: m.contextWindow,
+      capabilities: m.capabilities,
+      aliases: m.aliases,
     };
   }
 

@@ -1,4 +1,4 @@
-import { isProviderId, isTier, MAX_TOKEN_COUNT, TIERS, type OperatorTier, type ProviderId, type Tier } from '@tollgate/shared';
+import { isModelCapability, isProviderId, isTier, MAX_TOKEN_COUNT, MODEL_CAPABILITIES, TIERS, type ModelCapability, type OperatorTier, type ProviderId, type Tier } from '@tollgate/shared';
 import { isUuid, NotFoundError, ValidationError } from '../errors.ts';
 
 /**
@@ -22,6 +22,12 @@ export function modelName(value: string, field = 'name'): string {
   if (name.includes('/') || /\s/.test(name)) throw new ValidationError(`${field} must contain no "/" and no spaces`, field);
   if (name === 'auto' || name.startsWith('auto:')) throw new ValidationError(`${field} "auto" is reserved for plan lanes`, field);
   return name;
+}
+
+/** Capabilities, each once, in the catalogue's order. */
+export function capabilityList(values: readonly string[], field = 'capabilities'): ModelCapability[] {
+  for (const value of values) if (!isModelCapability(value)) throw new ValidationError(`${field} must list capabilities from ${MODEL_CAPABILITIES.join(', ')}`, field);
+  return MODEL_CAPABILITIES.filter((c) => values.includes(c));
 }
 
 export function intInRange(value: number, field: string, min: number, max: number): number {

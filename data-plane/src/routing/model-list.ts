@@ -1,4 +1,4 @@
-import { adapterFor, formatCredits, providerInfo, type KeyRecord, type Price, type Tier } from '@tollgate/shared';
+import { adapterFor, formatCredits, providerInfo, type KeyRecord, type ModelCapability, type Price, type Tier } from '@tollgate/shared';
 import type { LiveModel } from './route-table.ts';
 
 /** The tiers on which a model can be served at all. */
@@ -25,8 +25,14 @@ interface ListedModel {
   object: 'model';
   created: number;
   owned_by: 'tollgate';
-  /** Tollgate's extra field: where the model is served and what it costs, in credits. */
-  tollgate: { tiers: Tier[]; pricing: Partial<Record<Tier, TierPricing>> };
+  /** Tokens of input and output one request may hold; null when the catalogue does not say. */
+  context_window: number | null;
+  /**
+   * Tollgate's extra field: where the model is served and what it costs, in credits; what it can
+   * do; the most output one choice may have; and its aliases, other ids that reach this same model
+   * (listed here rather than as entries of their own, so a model appears once).
+   */
+  tollgate: { tiers: Tier[]; pricing: Partial<Record<Tier, TierPricing>>; capabilities: ModelCapability[]; max_output_tokens: number; aliases: string[] };
 }
 
 function creditsOf(price: Price): TierPricing {
@@ -49,6 +55,8 @@ function creditsOf(price: Price): TierPricing {
  */
 export class ModelList {
   private readonly models: Map<string, ListedModel>;
+  /** Alias -> model name. */
+  private readonly aliases = new Map<string, string>();
   private readonly bodies = new Map<string, string>();
 
   constructor(live: LiveModel[]) {
@@ -61,13 +69,16 @@ export class ModelList {
         const price = tier === 'byok' ? undefined : model.prices[tier];
         if (price) pricing[tier] = creditsOf(price);
       }
+      const aliases = model.route.aliases ?? [];
       this.models.set(model.route.name, {
         id: model.route.name,
         object: 'model',
         created: Math.floor(model.route.createdAt / 1000),
         owned_by: 'tollgate',
-        tollgate: { tiers, pricing },
+        context_window: model.route.contextWindow ?? null,
+        tollgate: { tiers, pricing, capabilities: model.route.capabilities ?? [], max_output_tokens: model.route.maxOutputTokens, aliases },
       });
+      for (const alias of aliases) if (!this.aliases.has(alias)) this.aliases.set(alias, model.route.name);
     }
   }
 
@@ -77,7 +88,7 @@ export class ModelList {
     if (tiers.length === model.tollgate.tiers.length) return model;
     const pricing: ListedModel['tollgate']['pricing'] = {};
     for (const t of tiers) if (model.tollgate.pricing[t]) pricing[t] = model.tollgate.pricing[t];
-    return { ...model, tollgate: { tiers, pricing } };
+    return { ...model, tollgate: { ...model.tollgate, tiers, pricing } };
   }
 
   /** The list body for this key. */
@@ -96,16 +107,20 @@ export class ModelList {
     return body;
   }
 
-  /** One model by id, with or without a tier prefix; null when this key cannot see it. */
+  /**
+   * One model by id or alias, with or without a tier prefix; null when this key cannot see it. An
+   * alias answers the model it names, under the model's own id (with the prefix asked for).
+   */
   find(id: string, key: KeyRecord): ListedModel | null {
     const slash = id.indexOf('/');
     const prefix = slash === -1 ? '' : id.slice(0, slash);
     const isTierPrefix = prefix === 'cheap' || prefix === 'resale' || prefix === 'byok';
-    const model = this.models.get(isTierPrefix ? id.slice(slash + 1) : id);
+    const asked = isTierPrefix ? id.slice(slash + 1) : id;
+    const model = this.models.get(asked) ?? this.models.get(this.aliases.get(asked) ?? '');
     if (!model) return null;
     const shown = this.visible(model, key);
     if (!shown) return null;
     if (isTierPrefix && !shown.tollgate.tiers.includes(prefix as Tier)) return null;
-    return isTierPrefix ? { ...shown, id } : shown;
+    return isTierPrefix ? { ...shown, id: `${prefix}/${shown.id}` } : shown;
   }
 }

@@ -46,6 +46,7 @@ export interface LiveModel {
  */
 export class RouteTableHolder {
   private table: RouteTable | null = null;
+  /** By name, and by alias: a request for an alias is served (and billed) as its model. */
   private models = new Map<string, LiveModel>();
   private plans = new Map<string, PlanRecord>();
   private list = new ModelList([]);
@@ -177,10 +178,22 @@ export class RouteTableHolder {
       for (const list of Object.values(candidates)) list.sort((a, b) => a.priority - b.priority);
       models.set(route.name, { route, prices, candidates, byokPrices });
     }
+    const served = [...models.values()];
+    for (const model of served) {
+      for (const alias of model.route.aliases ?? []) {
+        // The control plane keeps names and aliases unique; should a table break that, names win
+        // and the first alias stays, so a public name never switches model between loads.
+        if (models.has(alias)) {
+          this.logger.error('alias skipped: another model already has this name', { model: model.route.name, alias });
+          continue;
+        }
+        models.set(alias, model);
+      }
+    }
 
     this.table = table;
     this.models = models;
     this.plans = new Map(Object.entries(table.plans));
-    this.list = new ModelList([...models.values()]);
+    this.list = new ModelList(served);
   }
 }

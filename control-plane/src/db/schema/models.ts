@@ -1,4 +1,4 @@
-import type { ImagePrice, OperatorTier, ProviderId } from '@tollgate/shared';
+import { MODEL_CAPABILITIES, type ImagePrice, type ModelCapability, type OperatorTier, type ProviderId } from '@tollgate/shared';
 import { sql, type SQL } from 'drizzle-orm';
 import { bigint, check, customType, index, integer, pgTable, text, timestamp, unique, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { providerChannels } from './provider-channels.ts';
@@ -45,13 +45,25 @@ export const models = pgTable(
     /** The largest output per choice: the hold when a client sets no cap. */
     maxOutputTokens: integer('max_output_tokens').notNull().default(4096),
     contextWindow: integer('context_window'),
+    /** What the model can do (shared's MODEL_CAPABILITIES), in that list's order. */
+    capabilities: text('capabilities').$type<ModelCapability>().array().notNull().default(sql`'{}'::text[]`),
+    /**
+     * Other names clients may ask for, served and billed as this model. Unique across every
+     * model's name and aliases: services/models.ts checks that under a lock (no index can).
+     */
+    aliases: text('aliases').array().notNull().default(sql`'{}'::text[]`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true })
       .notNull()
       .defaultNow()
       .$onUpdate(() => new Date()),
   },
-  (t) => [check('models_limits_check', sql`${t.maxOutputTokens} > 0 and (${t.contextWindow} is null or ${t.contextWindow} > 0)`)],
+  (t) => [
+    check('models_limits_check', sql`${t.maxOutputTokens} > 0 and (${t.contextWindow} is null or ${t.contextWindow} > 0)`),
+    check('models_alias_not_name_check', sql`not (${t.name} = any(${t.aliases}))`),
+    check('models_capabilities_check', sql`${t.capabilities} <@ array[${sql.raw(MODEL_CAPABILITIES.map((c) => `'${c}'`).join(', '))}]::text[]`),
+    index('models_aliases_idx').using('gin', t.aliases),
+  ],
 );
 
 /**

@@ -1,4 +1,4 @@
-import { LANES, TIERS } from '@tollgate/shared';
+import { LANES, MODEL_CAPABILITIES, TIERS } from '@tollgate/shared';
 import { builder } from '../builder.ts';
 
 export const TierEnum = builder.enumType('Tier', {
@@ -36,4 +36,9 @@ export const CredentialKindEnum = builder.enumType('CredentialKind', {
 export const PlanWindowEnum = builder.enumType('PlanWindow', {
   description: 'The fair-use window: a calendar day, ISO week or month, in UTC.',
   values: ['day', 'week', 'month'] as const,
+});
+
+export const ModelCapabilityEnum = builder.enumType('ModelCapability', {
+  description: 'What a model can do: vision (image input), tools (function calling), json_schema (structured output), reasoning (thinking tokens), embeddings, images (image generation). Shown in GET /v1/models; not enforced.',
+  values: MODEL_CAPABILITIES,
 });

@@ -4,7 +4,7 @@ import { createModel, deleteModel, setModelPrice, updateModel } from '../../serv
 import { DeletedRecordRef } from './results.ts';
 import { costOf, listOf } from '../../services/prices.ts';
 import { builder } from '../builder.ts';
-import { OperatorTierEnum } from './enums.ts';
+import { ModelCapabilityEnum, OperatorTierEnum } from './enums.ts';
 import { TokenPriceInput, TokenPriceRef } from './prices.ts';
 
 const ModelPriceRef = builder.drizzleObject('modelSellPrices', {
@@ -62,7 +62,11 @@ export const ModelRef = builder.drizzleObject('models', {
     id: t.exposeID('id'),
     name: t.exposeString('name', { description: 'What clients ask for, after an optional tier prefix.' }),
     maxOutputTokens: t.exposeInt('maxOutputTokens', { description: 'The largest output per choice: what is held when a client sets no cap.' }),
-    contextWindow: t.exposeInt('contextWindow', { nullable: true }),
+    contextWindow: t.exposeInt('contextWindow', { nullable: true, description: 'Tokens of input and output one request may hold; null when not stated. Shown as context_window in GET /v1/models.' }),
+    capabilities: t.expose('capabilities', { type: [ModelCapabilityEnum], description: 'What the model can do, as GET /v1/models shows it.' }),
+    aliases: t.exposeStringList('aliases', {
+      description: 'Other names clients may ask for (with or without a tier prefix); a request for one is served, billed and recorded as this model. Unique across every model\'s name and aliases.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     prices: t.field({
@@ -135,6 +139,8 @@ const CreateModelInput = builder.inputType('CreateModelInput', {
     name: t.string({ required: true, description: 'Public model name, without a tier prefix.' }),
     maxOutputTokens: t.int({ description: 'Defaults to 4096.' }),
     contextWindow: t.int(),
+    capabilities: t.field({ type: [ModelCapabilityEnum] }),
+    aliases: t.stringList({ description: 'Other names for the model; each must be free (no model has it as its name or an alias), else ConflictError.' }),
     prices: t.field({ type: [TierPriceInput], description: 'Sell prices from now on; a tier without one is not sold.' }),
     targets: t.field({ type: [ModelTargetInput] }),
     byokTargets: t.field({ type: [ByokTargetInput] }),
@@ -142,11 +148,13 @@ const CreateModelInput = builder.inputType('CreateModelInput', {
 });
 
 const UpdateModelInput = builder.inputType('UpdateModelInput', {
-  description: 'Fields left out keep their value; contextWindow: null clears it.',
+  description: 'Fields left out keep their value; contextWindow: null clears it; a list given replaces the old one ([] empties it).',
   fields: (t) => ({
     id: t.id({ required: true }),
     maxOutputTokens: t.int(),
     contextWindow: t.int(),
+    capabilities: t.field({ type: [ModelCapabilityEnum] }),
+    aliases: t.stringList({ description: 'Each must be free (no other model has it as its name or an alias), else ConflictError.' }),
   }),
 });
 
@@ -171,7 +179,7 @@ builder.mutationFields((t) => ({
   updateModel: t.field({
     type: ModelRef,
     authScopes: { platformAdmin: true },
-    errors: { types: [ValidationError, NotFoundError] },
+    errors: { types: [ValidationError, NotFoundError, ConflictError] },
     args: { input: t.arg({ type: UpdateModelInput, required: true }) },
     resolve: (_root, { input }, ctx) => updateModel(ctx, input),
   }),
