@@ -45,7 +45,9 @@ export class Publisher {
     for (const org of orgs) await seedStoreBalance(this.db, this.store, org.id);
     // Last: the epoch tells data planes the store holds everything, so an unknown key is unknown
     // (before it, and after a wipe, they answer 503 instead of 401).
-    await this.store.setEpoch(randomUUID());
+    // A new epoch only when the store has none: an epoch that changes tells data planes the store's
+    // data was lost (they replay their recent usage then), a restart of this process does not.
+    await this.store.setEpoch((await this.store.getEpoch()) ?? randomUUID());
     this.logger.info('published snapshots', { keys: keys.length, byokCredentials: credentials.length, orgs: orgs.length });
   }
 

@@ -24,6 +24,8 @@ export class InstanceLease {
   private running: Promise<void> | null = null;
   /** The store's epoch when last read; undefined before the first reading. */
   private epoch: string | null | undefined = undefined;
+  /** Set when the recent events were replayed at the sight of a missing epoch. */
+  private replayedForLoss = false;
 
   constructor(
     private readonly store: StateStore,
@@ -59,9 +61,10 @@ export class InstanceLease {
   }
 
   /**
-   * A changed or vanished epoch means the store may have lost its data (Redis restarted empty):
-   * the events settled recently are appended again, so none that the lost stream held is missing
-   * from the books. Replaying after a mere republication (a control plane restart) is harmless.
+   * A vanished or changed epoch means the store lost its data (Redis restarted empty; a control
+   * plane keeps the epoch across its own restarts): the events settled recently are appended again,
+   * so none that the lost stream held is missing from the books. Replayed once per loss: at the
+   * first sight of the missing epoch, or at the new one if the gap was never seen.
    */
   private async watchEpoch(): Promise<void> {
     const epoch = await this.store.getEpoch();
@@ -69,8 +72,13 @@ export class InstanceLease {
     const before = this.epoch;
     this.epoch = epoch;
     if (before === undefined || !this.settlements) return;
+    if (epoch !== null && before === null && this.replayedForLoss) {
+      this.replayedForLoss = false;
+      return;
+    }
+    this.replayedForLoss = epoch === null;
     const replayed = await this.settlements.replayRecent();
-    this.logger.warn('the store epoch changed (its data may have been lost): recent usage events appended again', { replayed, epoch: epoch ?? 'none' });
+    this.logger.warn('the store lost its data (its epoch changed): recent usage events appended again', { replayed, epoch: epoch ?? 'none' });
   }
 
   async stop(): Promise<void> {
