@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_TOKEN_COUNT, USAGE_FIELDS, usage, ZERO_USAGE, type Usage } from './canonical/usage.ts';
 import { MoneyFormatError } from './money.ts';
-import { costOf, encodePrice, feeOf, FREE, imagePriceOf, MAX_IMAGE_PRICES, parsePrice, type Price } from './pricing.ts';
+import { costOf, encodePrice, feeOf, FREE, imagePriceOf, markupPrice, MAX_IMAGE_PRICES, parsePrice, type Price } from './pricing.ts';
 
 const tokens = fc.integer({ min: 0, max: 10_000_000 });
 const usageVector: fc.Arbitrary<Usage> = fc.record({ input: tokens, cachedInput: tokens, cacheWrite: tokens, output: tokens, reasoning: tokens });
@@ -116,6 +116,31 @@ describe('feeOf', () => {
     expect(() => feeOf(100n, 2.5)).toThrow(RangeError);
     expect(() => feeOf(100n, Number.NaN)).toThrow(RangeError);
     expect(() => feeOf(-100n, 500)).toThrow(RangeError);
+  });
+});
+
+describe('markupPrice', () => {
+  it('rounds each bucket\'s rate up to a whole nanocredit on its own, images too', () => {
+    const cost: Price = { input: 333n, cachedInput: 100n, cacheWrite: 1n, output: 1_000n, reasoning: 0n, images: [{ size: '1024x1024', quality: 'hd', price: 40_000_001n }] };
+    expect(markupPrice(cost, 12_000)).toEqual({ input: 400n, cachedInput: 120n, cacheWrite: 2n, output: 1_200n, reasoning: 0n, images: [{ size: '1024x1024', quality: 'hd', price: 48_000_002n }] });
+    expect(markupPrice(cost, 10_000)).toEqual(cost);
+    expect(markupPrice(FREE, 50_000)).toEqual(FREE);
+    expect(() => markupPrice(cost, -1)).toThrow(RangeError);
+  });
+
+  it('never bills less than cost × markup, and at most one nanocredit per bucket more', () => {
+    const bps = fc.integer({ min: 0, max: 1_000_000 });
+    fc.assert(
+      fc.property(usageVector, price, bps, (u, p, b) => {
+        const billed = costOf(u, markupPrice(p, b));
+        const exact = exactTimesMillion(u, p) * BigInt(b); // × 1e6 × 1e4
+        const denominator = 1_000_000n * 10_000n;
+        const floor = exact / denominator;
+        const atLeast = exact % denominator === 0n ? floor : floor + 1n;
+        const slack = USAGE_FIELDS.reduce((sum, f) => sum + BigInt(u[f]), 0n); // each token's rate rounded up by < 1 nanocredit per million
+        return billed >= atLeast && billed <= atLeast + slack / 1_000_000n + 1n;
+      }),
+    );
   });
 });
 

@@ -65,6 +65,25 @@ export function feeOf(amount: Nanocredits, basisPoints: number): Nanocredits {
   return ceilDiv(amount * BigInt(basisPoints), 10_000n);
 }
 
+/** A markup of 10000 basis points sells at cost; below it every request loses money. */
+export const AT_COST_BPS = 10_000;
+/** The largest markup the catalogue takes: cost × 100. */
+export const MAX_MARKUP_BPS = 1_000_000;
+
+/**
+ * A sell price as a cost times a markup in basis points (12000 = cost × 1.2). Each rate (per
+ * million tokens of a bucket, or per image) is rounded up to a whole nanocredit on its own, so the
+ * marked-up price is an ordinary price: a request is then billed as always, the sum over its
+ * buckets rounded up once (`costOf`). Billing therefore never falls below cost × markup.
+ */
+export function markupPrice(cost: Price, basisPoints: number): Price {
+  if (!Number.isSafeInteger(basisPoints) || basisPoints < 0) throw new RangeError('basis points must be a non-negative integer');
+  const bps = BigInt(basisPoints);
+  const up = (rate: Nanocredits): Nanocredits => ceilDiv(rate * bps, 10_000n);
+  const price: Price = { input: up(cost.input), cachedInput: up(cost.cachedInput), cacheWrite: up(cost.cacheWrite), output: up(cost.output), reasoning: up(cost.reasoning) };
+  return cost.images === undefined ? price : { ...price, images: cost.images.map((i) => ({ size: i.size, quality: i.quality, price: up(i.price) })) };
+}
+
 /** Reads a snapshot price; throws MoneyFormatError on anything but non-negative integer strings. */
 export function parsePrice(record: PriceRecord): Price {
   const read = (text: string | undefined, fallback: Nanocredits | null, name: string): Nanocredits => {

@@ -52,6 +52,8 @@ const table: RouteTable = {
       contextWindow: 128_000,
       capabilities: ['vision', 'tools'],
       aliases: ['gpt4o', 'omni'],
+      markups: { cheap: 12_000 },
+      orgMarkups: { 'org-1': { cheap: 11_000, resale: 10_500 } },
     },
     'gpt-4o-mini': { name: 'gpt-4o-mini', prices: {}, maxOutputTokens: 1, targets: [], byok: [], createdAt: 0 },
   },
@@ -250,13 +252,15 @@ describe('route tables', () => {
   });
 
   // Entries of maps and lists may come and go; the fields of a record may not.
-  const mapNames = ['channels', 'models', 'plans', 'modelMap', 'extraHeaders', 'prices'];
-  const fieldPaths = tablePaths.filter(([, p]) => typeof p[p.length - 1] !== 'number' && !mapNames.includes(String(p[p.length - 2])));
+  const mapNames = ['channels', 'models', 'plans', 'modelMap', 'extraHeaders', 'prices', 'markups', 'orgMarkups'];
+  const fieldPaths = tablePaths.filter(
+    ([, p]) => typeof p[p.length - 1] !== 'number' && !mapNames.includes(String(p[p.length - 2])) && p[p.length - 3] !== 'orgMarkups',
+  );
 
   // Fields newer than the table format: a table from an older control plane lacks them.
   const defaultedField = /^channels\.[\w-]+\.allowPrivateNetwork$/;
   // Fields a table from an older control plane lacks and that decode as absent.
-  const optionalModelField = /^models\.[\w-]+\.(contextWindow|capabilities|aliases)$/;
+  const optionalModelField = /^models\.[\w-]+\.(contextWindow|capabilities|aliases|markups|orgMarkups)$/;
 
   it.each(fieldPaths)('accept %s missing only if it is an optional price, a nullable field or one with a default', (field, path) => {
     const accepted = optionalPriceField.test(field) || nullablePlanField.test(field) || defaultedField.test(field) || optionalModelField.test(field);
@@ -287,6 +291,12 @@ describe('route tables', () => {
     expect(decodeTable(withValue(table, ['models', 'gpt-4o', 'capabilities'], ['tools', 'telepathy'])).models['gpt-4o']!.capabilities).toEqual(['tools']);
   });
 
+  it('read a model from before markups as priced by its prices only', () => {
+    const old = without(without(table, ['models', 'gpt-4o', 'markups']), ['models', 'gpt-4o', 'orgMarkups']);
+    const model = decodeTable(old).models['gpt-4o']!;
+    expect(['markups' in model, 'orgMarkups' in model, model.prices]).toEqual([false, false, table.models['gpt-4o']!.prices]);
+  });
+
   it('refuse a channel of tier byok: byok requests use only the org own credentials', () => {
     const byokChannel = withValue(table, ['channels', 'ch-b', 'tier'], 'byok');
     const skipped: [string, string][] = [];
@@ -306,6 +316,9 @@ describe('route tables', () => {
     ['a price of an unknown tier', ['models', 'gpt-4o', 'prices', 'gold'], { input: '1', output: '1' }, 'models.gpt-4o'],
     ['a byok target of an unknown provider', ['models', 'gpt-4o', 'byok', 0, 'provider'], 'acme', 'models.gpt-4o'],
     ['a zero output cap', ['models', 'gpt-4o', 'maxOutputTokens'], 0, 'models.gpt-4o'],
+    ['a byok markup', ['models', 'gpt-4o', 'markups', 'byok'], 12_000, 'models.gpt-4o'],
+    ['an org markup of an unknown tier', ['models', 'gpt-4o', 'orgMarkups', 'org-1', 'gold'], 12_000, 'models.gpt-4o'],
+    ['a negative markup', ['models', 'gpt-4o', 'orgMarkups', 'org-1', 'resale'], -1, 'models.gpt-4o'],
     ['an unknown window', ['plans', 'plan-small', 'window'], 'year', 'plans.plan-small'],
     ['a zero plan concurrency', ['plans', 'plan-small', 'concurrency'], 0, 'plans.plan-small'],
     ['a lane of an unknown tier', ['plans', 'plan-flat', 'lanes', 'premium', 'tier'], 'gold', 'plans.plan-flat'],

@@ -146,6 +146,14 @@ export interface ModelRoute {
    * model. Unique across every model's names and aliases (the control plane keeps that).
    */
   aliases?: string[];
+  /**
+   * Tiers sold at each target's cost times a markup, in basis points (12000 = cost × 1.2; see
+   * pricing.ts `markupPrice`): such a tier is sold even without a price, and its `prices` entry is
+   * left out. Absent in tables from before markups.
+   */
+  markups?: Partial<Record<OperatorTier, number>>;
+  /** Orgs with their own markup for a tier, overriding `markups` and `prices` for them: org id -> tier -> bps. */
+  orgMarkups?: Record<string, Partial<Record<OperatorTier, number>>>;
 }
 
 export interface LaneTarget {
@@ -405,7 +413,23 @@ function decodeModel(value: unknown, name: string): ModelRoute {
     // A capability this data plane does not know yet (a newer control plane's) is left out, not fatal.
     ...(o.capabilities === undefined ? {} : { capabilities: strings(o.capabilities, `${what}.capabilities`).filter(isModelCapability) }),
     ...(o.aliases === undefined ? {} : { aliases: strings(o.aliases, `${what}.aliases`) }),
+    ...(o.markups === undefined ? {} : { markups: markups(o.markups, `${what}.markups`) }),
+    ...(o.orgMarkups === undefined
+      ? {}
+      : { orgMarkups: Object.fromEntries(Object.entries(object(o.orgMarkups, `${what}.orgMarkups`)).map(([org, m]) => [org, markups(m, `${what}.orgMarkups.${org}`)])) }),
   };
+}
+
+/** Basis points per operator tier. */
+function markups(value: unknown, what: string): Partial<Record<OperatorTier, number>> {
+  const o = object(value, what);
+  const out: Partial<Record<OperatorTier, number>> = {};
+  for (const t of Object.keys(o)) {
+    const marked = tier(t, what);
+    if (marked === 'byok') throw new SnapshotFormatError(`${what}: byok is priced by its fee, not a markup`);
+    out[marked] = int(o, t, what);
+  }
+  return out;
 }
 
 function laneTarget(value: unknown, what: string): LaneTarget {

@@ -58,6 +58,7 @@ export const relations = defineRelations(schema, (r) => ({
     targets: r.many.modelTargets(),
     sellPrices: r.many.modelSellPrices(),
     byokTargets: r.many.modelByokTargets(),
+    markups: r.many.modelMarkups(),
   },
   modelTargets: {
     model: r.one.models({ from: r.modelTargets.modelId, to: r.models.id, optional: false }),
@@ -68,6 +69,10 @@ export const relations = defineRelations(schema, (r) => ({
   },
   modelByokTargets: {
     model: r.one.models({ from: r.modelByokTargets.modelId, to: r.models.id, optional: false }),
+  },
+  modelMarkups: {
+    model: r.one.models({ from: r.modelMarkups.modelId, to: r.models.id, optional: false }),
+    org: r.one.orgs({ from: r.modelMarkups.orgId, to: r.orgs.id }),
   },
   providerChannels: {
     targets: r.many.modelTargets(),

@@ -12,6 +12,7 @@ import { createModel, setModelByokTarget, setModelPrice, updateModel, type Targe
 import { createOrg, updateOrg } from './orgs.ts';
 import { createPlan, setOrgPlan, updatePlan, type LaneInput } from './plans.ts';
 import { costOf, listOf, type PriceFields } from './prices.ts';
+import { applyMarkups, exportMarkups, type TierMarkups } from './declarative-markups.ts';
 import { getSettings, setByokFeeBps } from './settings.ts';
 import { capabilityList } from './validate.ts';
 import { encodeCredential } from '@tollgate/shared';
@@ -51,6 +52,10 @@ export interface ConfigDocument {
     capabilities?: string[];
     aliases?: string[];
     prices?: Partial<Record<'cheap' | 'resale', Price>>;
+    /** Sell at each target's cost × basis points, per tier, for every org (12000 = cost × 1.2). */
+    markups?: TierMarkups;
+    /** Per org slug: its own markups, overriding the model's and its prices. */
+    orgMarkups?: Record<string, TierMarkups>;
     targets?: { channel: string; upstreamModel: string; priority?: number; weight?: number; cost: Price }[];
     byokTargets?: { provider: string; upstreamModel: string; listPrice: Price }[];
   }[];
@@ -77,7 +82,7 @@ export interface ConfigDocument {
 
 export interface Change {
   action: 'create' | 'update';
-  kind: 'settings' | 'channel' | 'model' | 'price' | 'target' | 'byokTarget' | 'plan' | 'org' | 'key';
+  kind: 'settings' | 'channel' | 'model' | 'price' | 'markup' | 'target' | 'byokTarget' | 'plan' | 'org' | 'key';
   name: string;
   /** The fields that differ (names only: values may be secret). */
   fields: string[];
@@ -324,6 +329,7 @@ export async function applyConfig(ctx: ServiceContext, doc: ConfigDocument, opti
       if (fields.length > 0) await act({ action: 'update', kind: 'key', name: `${o.slug}/${k.name}`, fields }, () => updateApiKey(ctx, { id: existingKey.id, allowedTiers: k.allowedTiers, expiresAt }));
     }
   }
+  await applyMarkups(ctx, doc, act, options);
   return { changes, createdKeys, dryRun: options.dryRun };
 }
 
@@ -335,10 +341,14 @@ export async function exportConfig(db: Db): Promise<ConfigDocument> {
   const now = new Date();
   const models = await db.query.models.findMany({
     orderBy: { name: 'asc' },
-    with: { targets: { orderBy: { priority: 'asc', id: 'asc' } }, byokTargets: { orderBy: { provider: 'asc' } }, sellPrices: { where: { effectiveFrom: { lte: now } }, orderBy: { effectiveFrom: 'desc' } } },
+    with: {
+      targets: { orderBy: { priority: 'asc', id: 'asc' } }, byokTargets: { orderBy: { provider: 'asc' } },
+      sellPrices: { where: { effectiveFrom: { lte: now } }, orderBy: { effectiveFrom: 'desc' } }, markups: { orderBy: { effectiveFrom: 'desc' } },
+    },
   });
   const plans = await db.query.plans.findMany({ orderBy: { name: 'asc' }, with: { premiumModel: true, continuationModel: true, fallbackModel: true } });
   const orgs = await db.query.orgs.findMany({ orderBy: { createdAt: 'asc' }, with: { plan: true, apiKeys: { where: { status: { ne: 'revoked' } }, orderBy: { createdAt: 'asc' } } } });
+  const slugs = new Map(orgs.map((o) => [o.id, o.slug ?? o.id]));
   const lane = (model: { name: string } | null, tier: Tier | null) => (model && tier ? { model: model.name, tier } : null);
   return {
     version: 1,
@@ -353,7 +363,7 @@ export async function exportConfig(db: Db): Promise<ConfigDocument> {
       const prices: Partial<Record<'cheap' | 'resale', Price>> = {};
       for (const p of m.sellPrices) if (!seen.has(p.tier) && seen.add(p.tier)) prices[p.tier] = priceText(p);
       return {
-        name: m.name, maxOutputTokens: m.maxOutputTokens, contextWindow: m.contextWindow, capabilities: m.capabilities, aliases: m.aliases, prices,
+        name: m.name, maxOutputTokens: m.maxOutputTokens, contextWindow: m.contextWindow, capabilities: m.capabilities, aliases: m.aliases, prices, ...exportMarkups(m.markups, slugs),
         targets: m.targets.map((t) => ({ channel: channelName.get(t.channelId)!, upstreamModel: t.upstreamModel, priority: t.priority, weight: t.weight, cost: priceText(costOf(t)) })),
         byokTargets: m.byokTargets.map((b) => ({ provider: b.provider, upstreamModel: b.upstreamModel, listPrice: priceText(listOf(b)) })),
       };

@@ -2,7 +2,7 @@ import { BYOK_PROVIDERS, type OperatorTier, type ProviderId } from '@tollgate/sh
 import { and, eq, inArray, or } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { modelByokTargets, models, modelSellPrices, modelTargets, plans, providerChannels, type Model, type ModelByokTarget, type ModelSellPrice } from '../db/schema/index.ts';
+import { modelByokTargets, modelMarkups, models, modelSellPrices, modelTargets, plans, providerChannels, type Model, type ModelByokTarget, type ModelSellPrice } from '../db/schema/index.ts';
 import { ConfirmationRequiredError, ConflictError, InUseError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
 import { aliasList, assertNamesFree } from './model-names.ts';
@@ -244,7 +244,7 @@ export async function removeModelByokTarget(ctx: ServiceContext, input: { modelI
   return row;
 }
 
-/** Deletes a model with its targets, prices and BYOK targets; a plan's lane keeps it (InUseError). */
+/** Deletes a model with its targets, prices, markups and BYOK targets; a plan's lane keeps it (InUseError). */
 export async function deleteModel(ctx: ServiceContext, id: string): Promise<Model> {
   const model = await findModel(ctx.db, id);
   const lanes = await ctx.db
@@ -258,6 +258,7 @@ export async function deleteModel(ctx: ServiceContext, id: string): Promise<Mode
   return commitChange(ctx, async (tx, publish) => {
     await tx.delete(modelTargets).where(eq(modelTargets.modelId, model.id));
     await tx.delete(modelSellPrices).where(eq(modelSellPrices.modelId, model.id));
+    await tx.delete(modelMarkups).where(eq(modelMarkups.modelId, model.id));
     await tx.delete(modelByokTargets).where(eq(modelByokTargets.modelId, model.id));
     await tx.delete(models).where(eq(models.id, model.id));
     publish({ kind: 'routes' });

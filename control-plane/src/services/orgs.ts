@@ -2,7 +2,7 @@ import { isTier, type Tier } from '@tollgate/shared';
 import { asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Access } from '../auth/principal.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { apiKeys, byokCredentials, invitations, ledgerEntries, managementTokens, orgMembers, orgs, usageRecords, type Org } from '../db/schema/index.ts';
+import { apiKeys, byokCredentials, invitations, ledgerEntries, managementTokens, modelMarkups, orgMembers, orgs, usageRecords, type Org } from '../db/schema/index.ts';
 import { ConflictError, InUseError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
 import { limitChanges, MAX_AMOUNT, optionalAmount, type LimitColumns, type LimitsInput } from './limits.ts';
@@ -160,6 +160,8 @@ export async function deleteOrg(ctx: ServiceContext, id: string): Promise<Org> {
     await tx.delete(managementTokens).where(eq(managementTokens.orgId, org.id));
     await tx.delete(invitations).where(eq(invitations.orgId, org.id));
     await tx.delete(orgMembers).where(eq(orgMembers.orgId, org.id));
+    const markups = await tx.delete(modelMarkups).where(eq(modelMarkups.orgId, org.id)).returning({ id: modelMarkups.id });
+    if (markups.length > 0) publish({ kind: 'routes' });
     await tx.delete(orgs).where(eq(orgs.id, org.id));
     for (const k of keys) {
       publish({ kind: 'key_removed', hash: k.hash });

@@ -1,13 +1,14 @@
 import { providerInfo, type ChannelRecord, type ModelRoute, type OperatorTier, type PlanRecord, type PriceRecord, type RouteTable } from '@tollgate/shared';
 import { asc, desc, gt, lte, min } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
-import { modelSellPrices, type ProviderChannel } from '../db/schema/index.ts';
+import { modelMarkups, modelSellPrices, type ProviderChannel } from '../db/schema/index.ts';
+import { markupsInEffect } from './markups.ts';
 import { costOf, listOf, priceRecord } from './prices.ts';
 import { getSettings } from './settings.ts';
 
 export interface BuiltRouteTable {
   table: RouteTable;
-  /** The next instant a scheduled price takes effect: the table must be published again then. */
+  /** The next instant a scheduled price or markup takes effect: the table must be published again then. */
   nextPriceChange: Date | null;
   /** Enabled channels left out because their credential is still in the pre-v2 format. */
   skippedChannels: string[];
@@ -69,7 +70,11 @@ async function build(db: Db, version: number, now: Date): Promise<BuiltRouteTabl
     prices[p.tier] = priceRecord(p);
     pricesByModel.set(p.modelId, prices);
   }
-  const [next] = await db.select({ at: min(modelSellPrices.effectiveFrom) }).from(modelSellPrices).where(gt(modelSellPrices.effectiveFrom, now));
+  const markupsByModel = await markupsInEffect(db, now);
+  const [nextPrice] = await db.select({ at: min(modelSellPrices.effectiveFrom) }).from(modelSellPrices).where(gt(modelSellPrices.effectiveFrom, now));
+  const [nextMarkup] = await db.select({ at: min(modelMarkups.effectiveFrom) }).from(modelMarkups).where(gt(modelMarkups.effectiveFrom, now));
+  const nextChanges = [nextPrice?.at, nextMarkup?.at].filter((at): at is Date => at != null);
+  const next = nextChanges.length === 0 ? null : new Date(Math.min(...nextChanges.map((at) => at.getTime())));
 
   const modelRows = await db.query.models.findMany({
     with: { targets: { orderBy: { priority: 'asc', id: 'asc' } }, byokTargets: { orderBy: { provider: 'asc' } } },
@@ -78,8 +83,12 @@ async function build(db: Db, version: number, now: Date): Promise<BuiltRouteTabl
   const models: Record<string, ModelRoute> = {};
   for (const m of modelRows) {
     const prices = pricesByModel.get(m.id) ?? {};
-    // Nothing to sell: no tier priced and no BYOK target.
-    if (Object.keys(prices).length === 0 && m.byokTargets.length === 0) continue;
+    const { markups, orgMarkups } = markupsByModel.get(m.id) ?? { markups: {}, orgMarkups: {} };
+    // A tier under a markup is not sold at its explicit price: leaving that out means a data plane
+    // from before markups refuses the tier rather than bill a price that is not in effect.
+    for (const tier of Object.keys(markups) as OperatorTier[]) delete prices[tier];
+    // Nothing to sell: no tier priced or marked up (for anyone) and no BYOK target.
+    if (Object.keys(prices).length === 0 && Object.keys(markups).length === 0 && Object.keys(orgMarkups).length === 0 && m.byokTargets.length === 0) continue;
     models[m.name] = {
       name: m.name,
       prices,
@@ -92,6 +101,8 @@ async function build(db: Db, version: number, now: Date): Promise<BuiltRouteTabl
       contextWindow: m.contextWindow,
       capabilities: m.capabilities,
       aliases: m.aliases,
+      ...(Object.keys(markups).length > 0 ? { markups } : {}),
+      ...(Object.keys(orgMarkups).length > 0 ? { orgMarkups } : {}),
     };
   }
 
@@ -117,5 +128,5 @@ async function build(db: Db, version: number, now: Date): Promise<BuiltRouteTabl
   }
 
   const { byokFeeBps } = await getSettings(db);
-  return { table: { v: 2, version, channels, models, plans, byokFeeBps }, nextPriceChange: next?.at ?? null, skippedChannels };
+  return { table: { v: 2, version, channels, models, plans, byokFeeBps }, nextPriceChange: next, skippedChannels };
 }

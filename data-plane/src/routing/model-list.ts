@@ -1,11 +1,12 @@
 import { adapterFor, formatCredits, providerInfo, type KeyRecord, type ModelCapability, type Price, type Tier } from '@tollgate/shared';
+import type { Offer } from './offers.ts';
 import type { LiveModel } from './route-table.ts';
 
-/** The tiers on which a model can be served at all. */
-export function tiersOf(model: LiveModel): Tier[] {
+/** The tiers on which a model can be served at all, under one offer. */
+export function tiersOf(model: LiveModel, offer: Offer = model): Tier[] {
   const tiers: Tier[] = [];
-  if (model.candidates.cheap.length > 0) tiers.push('cheap');
-  if (model.candidates.resale.length > 0) tiers.push('resale');
+  if (offer.candidates.cheap.length > 0) tiers.push('cheap');
+  if (offer.candidates.resale.length > 0) tiers.push('resale');
   if (model.route.byok.some((b) => adapterFor(providerInfo(b.provider).protocol) !== null)) tiers.push('byok');
   return tiers;
 }
@@ -49,37 +50,41 @@ function creditsOf(price: Price): TierPricing {
 }
 
 /**
- * `GET /v1/models` answers for one table version: each model once, with the tiers it is served on.
- * Keys restricted to some tiers see only those; the bodies are rendered once per restriction and
- * version, not per request.
+ * `GET /v1/models` answers for one table version: each model once, with the tiers it is served on
+ * and its prices. Keys restricted to some tiers see only those, and orgs with their own markup
+ * their own prices (and tiers only their markup sells); the bodies are rendered once per
+ * restriction, org with a markup and version, not per request.
  */
 export class ModelList {
-  private readonly models: Map<string, ListedModel>;
+  /** Everyone's entries, by model name, in the table's order. */
+  private readonly models = new Map<string, ListedModel>();
+  /** Orgs with their own markup: their entry for each model it touches (null: not sold to them). */
+  private readonly orgModels = new Map<string, Map<string, ListedModel | null>>();
+  /** Every model name, in order, including those sold only to an org with its own markup. */
+  private readonly names: string[] = [];
   /** Alias -> model name. */
   private readonly aliases = new Map<string, string>();
   private readonly bodies = new Map<string, string>();
 
   constructor(live: LiveModel[]) {
-    this.models = new Map();
     for (const model of live) {
-      const tiers = tiersOf(model);
-      if (tiers.length === 0) continue;
-      const pricing: ListedModel['tollgate']['pricing'] = {};
-      for (const tier of tiers) {
-        const price = tier === 'byok' ? undefined : model.prices[tier];
-        if (price) pricing[tier] = creditsOf(price);
+      this.names.push(model.route.name);
+      const listed = entryOf(model, model);
+      if (listed) this.models.set(model.route.name, listed);
+      for (const [orgId, offer] of model.orgOffers) {
+        let own = this.orgModels.get(orgId);
+        if (!own) this.orgModels.set(orgId, (own = new Map()));
+        own.set(model.route.name, entryOf(model, offer));
       }
-      const aliases = model.route.aliases ?? [];
-      this.models.set(model.route.name, {
-        id: model.route.name,
-        object: 'model',
-        created: Math.floor(model.route.createdAt / 1000),
-        owned_by: 'tollgate',
-        context_window: model.route.contextWindow ?? null,
-        tollgate: { tiers, pricing, capabilities: model.route.capabilities ?? [], max_output_tokens: model.route.maxOutputTokens, aliases },
-      });
-      for (const alias of aliases) if (!this.aliases.has(alias)) this.aliases.set(alias, model.route.name);
+      for (const alias of model.route.aliases ?? []) if (!this.aliases.has(alias)) this.aliases.set(alias, model.route.name);
     }
+  }
+
+  /** The entry this key's org sees for a model, before tier restrictions. */
+  private entry(name: string, key: KeyRecord): ListedModel | null {
+    const own = this.orgModels.get(key.orgId);
+    if (own?.has(name)) return own.get(name)!;
+    return this.models.get(name) ?? null;
   }
 
   private visible(model: ListedModel, key: KeyRecord): ListedModel | null {
@@ -93,12 +98,14 @@ export class ModelList {
 
   /** The list body for this key. */
   body(key: KeyRecord): string {
-    const signature = key.allowedTiers === null ? '*' : [...key.allowedTiers].sort().join(',');
+    const tiers = key.allowedTiers === null ? '*' : [...key.allowedTiers].sort().join(',');
+    const signature = this.orgModels.has(key.orgId) ? `${tiers} ${key.orgId}` : tiers;
     let body = this.bodies.get(signature);
     if (body === undefined) {
       const data: ListedModel[] = [];
-      for (const model of this.models.values()) {
-        const shown = this.visible(model, key);
+      for (const name of this.names) {
+        const model = this.entry(name, key);
+        const shown = model && this.visible(model, key);
         if (shown) data.push(shown);
       }
       body = JSON.stringify({ object: 'list', data });
@@ -116,11 +123,29 @@ export class ModelList {
     const prefix = slash === -1 ? '' : id.slice(0, slash);
     const isTierPrefix = prefix === 'cheap' || prefix === 'resale' || prefix === 'byok';
     const asked = isTierPrefix ? id.slice(slash + 1) : id;
-    const model = this.models.get(asked) ?? this.models.get(this.aliases.get(asked) ?? '');
+    const model = this.entry(asked, key) ?? this.entry(this.aliases.get(asked) ?? '', key);
     if (!model) return null;
     const shown = this.visible(model, key);
     if (!shown) return null;
     if (isTierPrefix && !shown.tollgate.tiers.includes(prefix as Tier)) return null;
     return isTierPrefix ? { ...shown, id: `${prefix}/${shown.id}` } : shown;
   }
+}
+
+function entryOf(model: LiveModel, offer: Offer): ListedModel | null {
+  const tiers = tiersOf(model, offer);
+  if (tiers.length === 0) return null;
+  const pricing: ListedModel['tollgate']['pricing'] = {};
+  for (const tier of tiers) {
+    const price = tier === 'byok' ? undefined : offer.prices[tier];
+    if (price) pricing[tier] = creditsOf(price);
+  }
+  return {
+    id: model.route.name,
+    object: 'model',
+    created: Math.floor(model.route.createdAt / 1000),
+    owned_by: 'tollgate',
+    context_window: model.route.contextWindow ?? null,
+    tollgate: { tiers, pricing, capabilities: model.route.capabilities ?? [], max_output_tokens: model.route.maxOutputTokens, aliases: model.route.aliases ?? [] },
+  };
 }

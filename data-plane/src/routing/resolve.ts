@@ -1,7 +1,7 @@
 import { adapterFor, GatewayError, isProviderId, isTier, parsePrice, providerInfo, type KeyRecord, type Lane, type LaneTarget, type PlanRecord, type Tier } from '@tollgate/shared';
 import { byokBaseUrl, type ByokCredentials } from './byok.ts';
 import type { Candidate } from './candidate.ts';
-import type { LiveModel, RouteTableHolder } from './route-table.ts';
+import { offerFor, type LiveModel, type RouteTableHolder } from './route-table.ts';
 
 /** Where one lane of a request may go. */
 export interface RoutePlan {
@@ -61,7 +61,7 @@ async function resolveTier(name: string, tier: Tier, lane: Lane | null, ctx: Rou
   checkTier(tier, ctx.key);
   const model = ctx.routes.model(name);
   if (!model) throw new GatewayError('model_not_found', `The model "${echo(requested)}" does not exist.`, 'model');
-  const candidates = tier === 'byok' ? await byokCandidates(model, ctx) : model.candidates[tier];
+  const candidates = tier === 'byok' ? await byokCandidates(model, ctx) : offerFor(model, ctx.key.orgId).candidates[tier];
   if (candidates.length === 0) {
     throw new GatewayError('model_not_allowed', `The model "${echo(name)}" is not available on the ${tier} tier.`, 'model');
   }

@@ -2,41 +2,33 @@ import {
   adapterFor,
   channelCredentialAad,
   decodeCredential,
-  FREE,
   openSecret,
   parsePrice,
-  type ChannelRecord,
-  type Credential,
   type Logger,
   type ModelRoute,
-  type OperatorTier,
   type PlanRecord,
   type Price,
   type RouteTable,
   type StateStore,
 } from '@tollgate/shared';
-import type { Candidate } from './candidate.ts';
 import { ModelList } from './model-list.ts';
+import { offersOf, type Offer, type OpenChannel } from './offers.ts';
 
-/** What every candidate of one channel shares: the channel's settings and its opened credential. */
-interface OpenChannel {
-  record: ChannelRecord;
-  open: Omit<Candidate, 'key' | 'target' | 'priority' | 'weight' | 'chargePrice' | 'providerPrice'> & {
-    origin: string;
-    basePath: string;
-    credential: Credential;
-  };
-}
-
-/** A model as the data plane serves it: candidates per operator tier, prices parsed, once per table. */
-export interface LiveModel {
+/**
+ * A model as the data plane serves it, worked out once per table: its offer to every org (prices
+ * and candidates per operator tier), the offers of orgs with their own markup, and BYOK list prices.
+ */
+export interface LiveModel extends Offer {
   route: ModelRoute;
-  /** Sell price per operator tier where the model is sold. */
-  prices: Partial<Record<OperatorTier, Price>>;
-  /** Candidates per operator tier, best priority first (order within a priority is drawn per request). */
-  candidates: Record<OperatorTier, Candidate[]>;
+  /** Orgs whose markup overrides the model's, by org id: their whole offer. */
+  orgOffers: ReadonlyMap<string, Offer>;
   /** The BYOK targets' list prices, by provider. */
   byokPrices: Map<string, Price>;
+}
+
+/** What an org is offered: its own markup's offer where it has one, else everyone's. */
+export function offerFor(model: LiveModel, orgId: string): Offer {
+  return model.orgOffers.get(orgId) ?? model;
 }
 
 /**
@@ -137,46 +129,14 @@ export class RouteTableHolder {
 
     const models = new Map<string, LiveModel>();
     for (const route of Object.values(table.models)) {
-      let prices: LiveModel['prices'];
-      let byokPrices: Map<string, Price>;
       try {
-        prices = {};
-        for (const [tier, record] of Object.entries(route.prices) as [OperatorTier, NonNullable<ModelRoute['prices'][OperatorTier]>][]) prices[tier] = parsePrice(record);
-        byokPrices = new Map(route.byok.map((b) => [b.provider, parsePrice(b.listPrice)]));
+        const { offer, orgOffers } = offersOf(route, channels, this.logger);
+        const byokPrices = new Map(route.byok.map((b) => [b.provider, parsePrice(b.listPrice)]));
+        models.set(route.name, { route, ...offer, orgOffers, byokPrices });
       } catch (error) {
         // Unpriced means unbillable: such a model is not served rather than served for free.
         this.logger.error('model skipped: a price is not an amount of nanocredits', { model: route.name, error });
-        continue;
       }
-      const candidates: LiveModel['candidates'] = { cheap: [], resale: [] };
-      for (const target of route.targets) {
-        const channel = channels.get(target.channelId);
-        if (!channel) continue;
-        const tier = channel.record.tier;
-        const chargePrice = prices[tier];
-        if (!chargePrice) continue;
-        let providerPrice: Price;
-        try {
-          providerPrice = parsePrice(target.cost);
-        } catch {
-          providerPrice = FREE;
-          this.logger.warn('target cost unreadable; margins will show it as free', { model: route.name, channelId: target.channelId });
-        }
-        const { origin, basePath, credential, ...rest } = channel.open;
-        const upstreamModel = channel.record.modelMap[target.upstreamModel] ?? target.upstreamModel;
-        candidates[tier].push({
-          ...rest,
-          key: `${target.channelId}/${target.upstreamModel}`,
-          target: { provider: channel.record.provider, origin, basePath, upstreamModel, credential, extraHeaders: channel.record.extraHeaders },
-          priority: target.priority,
-          weight: target.weight,
-          chargePrice,
-          providerPrice,
-        });
-      }
-      // Cheapest first within a priority is the operator's to set; the order across priorities is ours.
-      for (const list of Object.values(candidates)) list.sort((a, b) => a.priority - b.priority);
-      models.set(route.name, { route, prices, candidates, byokPrices });
     }
     const served = [...models.values()];
     for (const model of served) {

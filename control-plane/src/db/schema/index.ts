@@ -5,6 +5,7 @@ export * from './orgs.ts';
 export * from './api-keys.ts';
 export * from './provider-channels.ts';
 export * from './models.ts';
+export * from './model-markups.ts';
 export * from './byok-credentials.ts';
 export * from './settings.ts';
 export * from './ledger.ts';

@@ -6,7 +6,7 @@ const ConfigChangeRef = builder.objectRef<Change>('ConfigChange').implement({
   description: 'One difference between the document and the current state.',
   fields: (t) => ({
     action: t.exposeString('action', { description: 'create or update.' }),
-    kind: t.exposeString('kind', { description: 'settings, channel, model, price, target, byokTarget, plan, org or key.' }),
+    kind: t.exposeString('kind', { description: 'settings, channel, model, price, markup, target, byokTarget, plan, org or key.' }),
     name: t.exposeString('name'),
     fields: t.exposeStringList('fields', { description: 'For an update, the fields that differ (names only).' }),
   }),

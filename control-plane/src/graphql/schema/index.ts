@@ -16,6 +16,7 @@ import './alerts.ts';
 import './orgs.ts';
 import './api-keys.ts';
 import './channels.ts';
+import './markups.ts';
 import './models.ts';
 import './model-targets.ts';
 import './byok.ts';

@@ -2,9 +2,11 @@ import type { ModelSellPrice } from '../../db/schema/index.ts';
 import { ConfirmationRequiredError, ConflictError, InUseError, isUuid, NotFoundError, ValidationError } from '../../errors.ts';
 import { createModel, deleteModel, setModelPrice, updateModel } from '../../services/models.ts';
 import { DeletedRecordRef } from './results.ts';
+import { currentMarkups } from '../../services/markups.ts';
 import { costOf, listOf } from '../../services/prices.ts';
 import { builder } from '../builder.ts';
 import { ModelCapabilityEnum, OperatorTierEnum } from './enums.ts';
+import { ModelMarkupRef } from './markups.ts';
 import { TokenPriceInput, TokenPriceRef } from './prices.ts';
 
 const ModelPriceRef = builder.drizzleObject('modelSellPrices', {
@@ -79,6 +81,18 @@ export const ModelRef = builder.drizzleObject('models', {
     }),
     priceHistory: t.relation('sellPrices', {
       description: 'Every price, scheduled ones included, newest first.',
+      query: { orderBy: { effectiveFrom: 'desc' } },
+    }),
+    markups: t.field({
+      type: [ModelMarkupRef],
+      description: 'The markups in effect now: the model\'s per tier, and each org\'s own (ended ones left out).',
+      select: (_args, _ctx, nested) => ({
+        with: { markups: nested({ where: { effectiveFrom: { lte: new Date() } }, orderBy: { effectiveFrom: 'desc' } }) },
+      }),
+      resolve: (model) => currentMarkups(model.markups),
+    }),
+    markupHistory: t.relation('markups', {
+      description: 'Every markup, scheduled and ended ones included, newest first.',
       query: { orderBy: { effectiveFrom: 'desc' } },
     }),
     targets: t.relation('targets', { type: ModelTargetRef, query: { orderBy: { priority: 'asc', id: 'asc' } } }),
