@@ -33,3 +33,8 @@ export function indexField(value: unknown, name: string, max: number): number | 
   const found = numberField(value, name);
   return found !== null && Number.isInteger(found) && found >= 0 && found < max ? found : null;
 }
+
+/** A creation time in whole Unix seconds, never negative; the gateway's clock when it is missing. */
+export function secondsField(value: unknown, name: string): number {
+  return Math.max(0, Math.floor(numberField(value, name) ?? Date.now() / 1000));
+}

@@ -1,6 +1,7 @@
 import type { ChatRequest } from '../../canonical/chat.ts';
 import { tokenCount } from '../../canonical/usage.ts';
 import { UpstreamFormatError, type PreparedRequest, type UpstreamTarget } from '../adapter.ts';
+import { readAnswerJson } from '../answer-body.ts';
 import { asRecord, field } from '../json.ts';
 import { anthropicMessagesBody, anthropicRequest } from './request.ts';
 
@@ -19,12 +20,7 @@ export function prepareAnthropicCountTokens(request: ChatRequest, target: Upstre
 
 /** `{"input_tokens": N}`; anything else is no answer. */
 export function parseAnthropicCountTokens(body: Uint8Array): number {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new UpstreamFormatError('the provider answered with a body that is not JSON');
-  }
+  const payload = readAnswerJson(body);
   const count = asRecord(payload) === null ? null : tokenCount(field(payload, 'input_tokens'));
   if (count === null) throw new UpstreamFormatError('the provider answered without an input_tokens count');
   return count;

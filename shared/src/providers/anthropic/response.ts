@@ -1,6 +1,8 @@
 import type { ChatResponse, ReasoningBlock, ToolCall } from '../../canonical/chat.ts';
 import { UpstreamFormatError } from '../adapter.ts';
+import { readAnswerObject } from '../answer-body.ts';
 import { arrayField, asRecord, field, stringField } from '../json.ts';
+import { singleChoice } from '../single-choice.ts';
 import { readStopReason, readStopSequence } from './finish.ts';
 import { readAnthropicUsage } from './usage.ts';
 
@@ -20,13 +22,7 @@ export function toolArguments(input: unknown): string {
  * ids unchanged. Blocks of server tools and kinds added later are skipped.
  */
 export function parseAnthropicMessage(body: Uint8Array): ChatResponse {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new UpstreamFormatError('the provider answered with a body that is not JSON');
-  }
-  if (!asRecord(payload)) throw new UpstreamFormatError('the provider answered with JSON that is not an object');
+  const payload = readAnswerObject(body);
   if (field(payload, 'type') === 'error') throw new UpstreamFormatError('the provider answered 200 with an error object');
   const texts: string[] = [];
   const thoughts: string[] = [];
@@ -68,13 +64,7 @@ export function parseAnthropicMessage(body: Uint8Array): ChatResponse {
     created: Math.floor(Date.now() / 1000),
     choices: [
       {
-        index: 0,
-        text: texts.length > 0 ? texts.join('') : null,
-        reasoning: thoughts.length > 0 ? thoughts.join('') : null,
-        refusal: null,
-        toolCalls,
-        finishReason: readStopReason(field(payload, 'stop_reason')) ?? 'stop',
-        ...(stopSequence !== null ? { stopSequence } : {}),
+        ...singleChoice({ texts, thoughts, toolCalls, finishReason: readStopReason(field(payload, 'stop_reason')) ?? 'stop', stopSequence }),
         ...(reasoningBlocks.length > 0 ? { reasoningBlocks } : {}),
       },
     ],

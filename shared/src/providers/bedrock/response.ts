@@ -1,6 +1,8 @@
 import type { ChatResponse, ToolCall } from '../../canonical/chat.ts';
 import { UpstreamFormatError } from '../adapter.ts';
+import { readAnswerJson } from '../answer-body.ts';
 import { arrayField, asRecord, field, stringField } from '../json.ts';
+import { singleChoice } from '../single-choice.ts';
 import { readStopReason, readStopSequence } from './finish.ts';
 import { readBedrockUsage } from './usage.ts';
 
@@ -15,12 +17,7 @@ export const MAX_TOOL_CALLS = 128;
  * `created` is the gateway's clock.
  */
 export function parseConverseResponse(body: Uint8Array, created: number): ChatResponse {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new UpstreamFormatError('the provider answered with a body that is not JSON');
-  }
+  const payload = readAnswerJson(body);
   const message = field(field(payload, 'output'), 'message');
   if (!asRecord(message)) throw new UpstreamFormatError('the provider answered with JSON that is not a Converse answer');
   const text: string[] = [];
@@ -43,17 +40,7 @@ export function parseConverseResponse(body: Uint8Array, created: number): ChatRe
     id: '',
     model: '',
     created,
-    choices: [
-      {
-        index: 0,
-        text: text.length > 0 ? text.join('') : null,
-        reasoning: reasoning.length > 0 ? reasoning.join('') : null,
-        refusal: null,
-        toolCalls,
-        finishReason: readStopReason(field(payload, 'stopReason')) ?? 'stop',
-        ...(stopSequence !== null ? { stopSequence } : {}),
-      },
-    ],
+    choices: [singleChoice({ texts: text, thoughts: reasoning, toolCalls, finishReason: readStopReason(field(payload, 'stopReason')) ?? 'stop', stopSequence })],
     usage: readBedrockUsage(field(payload, 'usage')),
   };
 }

@@ -1,5 +1,6 @@
 import type { ChatChoice, ChatResponse, ToolCall } from '../../canonical/chat.ts';
 import { UpstreamFormatError } from '../adapter.ts';
+import { readAnswerObject } from '../answer-body.ts';
 import { arrayField, asRecord, field, indexField, stringField } from '../json.ts';
 import { readFinishReason, withCalls } from './finish.ts';
 import { callId, MAX_CANDIDATES, MAX_TOOL_CALLS, readPart } from './parts.ts';
@@ -12,13 +13,7 @@ import { readGeminiUsage } from './usage.ts';
  * (`promptFeedback.blockReason`, no candidates) is one empty choice stopped by the content filter.
  */
 export function parseGeminiResponse(body: Uint8Array): ChatResponse {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new UpstreamFormatError('the provider answered with a body that is not JSON');
-  }
-  if (!asRecord(payload)) throw new UpstreamFormatError('the provider answered with JSON that is not an object');
+  const payload = readAnswerObject(body);
   if (asRecord(field(payload, 'error'))) throw new UpstreamFormatError('the provider answered with an error object and a success status');
   const responseId = stringField(payload, 'responseId');
   const choices: ChatChoice[] = [];

@@ -1,6 +1,7 @@
 import type { ChatChoice, ChatResponse, ToolCall } from '../../canonical/chat.ts';
 import { UpstreamFormatError } from '../adapter.ts';
-import { arrayField, asRecord, field, numberField, stringField } from '../json.ts';
+import { readAnswerObject } from '../answer-body.ts';
+import { arrayField, field, secondsField, stringField } from '../json.ts';
 import { sanitiseProviderText } from '../sanitise.ts';
 import { readResponseFinish } from './finish.ts';
 import { readResponsesUsage } from './usage.ts';
@@ -62,7 +63,7 @@ export function responseChoice(output: unknown[], status: unknown, incompleteRea
 
 /** Unix seconds from a response's `created_at`, which OpenAI sends as an integer and Azure has sent as a float. */
 export function createdAt(response: unknown): number {
-  return Math.max(0, Math.floor(numberField(response, 'created_at') ?? Date.now() / 1000));
+  return secondsField(response, 'created_at');
 }
 
 /**
@@ -71,13 +72,7 @@ export function createdAt(response: unknown): number {
  * the provider's code and message sanitised, for operators only.
  */
 export function parseResponsesResponse(body: Uint8Array): ChatResponse {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new UpstreamFormatError('the provider answered with a body that is not JSON');
-  }
-  if (!asRecord(payload)) throw new UpstreamFormatError('the provider answered with JSON that is not an object');
+  const payload = readAnswerObject(body);
   const status = field(payload, 'status');
   if (status === 'failed') {
     const error = field(payload, 'error');

@@ -1,10 +1,10 @@
 import type { ChatChoice, ChatResponse } from '../../canonical/chat.ts';
 import type { CompletionRequest } from '../../canonical/completions.ts';
 import type { StreamEvent } from '../../canonical/events.ts';
-import type { SseEvent } from '../../wire/sse.ts';
-import { UpstreamFormatError, type DecodedFrame, type PreparedRequest, type UpstreamTarget } from '../adapter.ts';
-import { arrayField, asRecord, field, indexField, numberField, stringField } from '../json.ts';
-import { SseStreamDecoder } from '../sse-decoder.ts';
+import type { PreparedRequest, UpstreamTarget } from '../adapter.ts';
+import { readAnswerObject } from '../answer-body.ts';
+import { arrayField, field, indexField, secondsField, stringField, type JsonRecord } from '../json.ts';
+import { OpenAIChunkDecoder } from './chunk-decoder.ts';
 import { readFinishReason } from './finish.ts';
 import { MAX_CHOICES } from './response.ts';
 import { openAIRequest } from './request.ts';
@@ -47,46 +47,31 @@ function choicesOf(payload: unknown): ChatChoice[] {
 
 /** A `text_completion` as the canonical answer: a choice's `text` is its continuation. */
 export function parseOpenAICompletion(body: Uint8Array): ChatResponse {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new UpstreamFormatError('the provider answered with a body that is not JSON');
-  }
-  if (!asRecord(payload)) throw new UpstreamFormatError('the provider answered with JSON that is not an object');
+  const payload = readAnswerObject(body);
   return {
     id: stringField(payload, 'id') ?? '',
     model: stringField(payload, 'model') ?? '',
-    created: Math.max(0, Math.floor(numberField(payload, 'created') ?? Date.now() / 1000)),
+    created: secondsField(payload, 'created'),
     choices: choicesOf(payload),
     usage: readOpenAIUsage(field(payload, 'usage')),
   };
 }
 
 /** `text_completion` SSE chunks into canonical events: text per choice, finish, usage. */
-export class OpenAICompletionStreamDecoder extends SseStreamDecoder {
+export class OpenAICompletionStreamDecoder extends OpenAIChunkDecoder {
   private started = false;
 
-  protected frame(event: SseEvent): DecodedFrame {
-    if (event.type === 'done') return { events: [], raw: null, terminal: true };
-    if (event.type === 'comment') return { events: [], raw: null, terminal: false };
-    let payload: unknown;
-    try {
-      payload = JSON.parse(event.data);
-    } catch {
-      return { events: [], raw: null, terminal: false };
-    }
-    if (!asRecord(payload)) return { events: [], raw: null, terminal: false };
+  protected events(payload: JsonRecord): StreamEvent[] {
     const events: StreamEvent[] = [];
     const error = field(payload, 'error');
     if (error !== undefined && error !== null) {
       events.push({ type: 'error', message: stringField(error, 'message') ?? 'provider error', code: stringField(error, 'code') ?? stringField(error, 'type') });
-      return { events, raw: event.data, terminal: false };
+      return events;
     }
     const id = stringField(payload, 'id');
     if (!this.started && id !== null) {
       this.started = true;
-      events.push({ type: 'start', id, model: stringField(payload, 'model') ?? '', created: Math.max(0, Math.floor(numberField(payload, 'created') ?? Date.now() / 1000)) });
+      events.push({ type: 'start', id, model: stringField(payload, 'model') ?? '', created: secondsField(payload, 'created') });
     }
     for (const choice of arrayField(payload, 'choices')) {
       const index = indexField(choice, 'index', MAX_CHOICES);
@@ -98,6 +83,6 @@ export class OpenAICompletionStreamDecoder extends SseStreamDecoder {
     }
     const usage = readOpenAIUsage(field(payload, 'usage'));
     if (usage !== null) events.push({ type: 'usage', usage });
-    return { events, raw: event.data, terminal: false };
+    return events;
   }
 }

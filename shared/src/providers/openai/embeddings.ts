@@ -1,7 +1,8 @@
 import type { EmbeddingRequest, EmbeddingResponse } from '../../canonical/embeddings.ts';
 import { tokenCount, usage } from '../../canonical/usage.ts';
-import { UpstreamFormatError, type PreparedRequest, type UpstreamTarget } from '../adapter.ts';
-import { arrayField, asRecord, field, indexField, stringField } from '../json.ts';
+import type { PreparedRequest, UpstreamTarget } from '../adapter.ts';
+import { readAnswerObject } from '../answer-body.ts';
+import { arrayField, field, indexField, stringField } from '../json.ts';
 import { openAIRequest } from './request.ts';
 
 /** Vectors one answer may hold; a provider sending more is not believed. */
@@ -24,13 +25,7 @@ export function prepareOpenAIEmbeddings(request: EmbeddingRequest, target: Upstr
 
 /** OpenAI's `list` of `embedding` objects; usage is input tokens only. */
 export function parseOpenAIEmbeddings(body: Uint8Array): EmbeddingResponse {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new UpstreamFormatError('the provider answered with a body that is not JSON');
-  }
-  if (!asRecord(payload)) throw new UpstreamFormatError('the provider answered with JSON that is not an object');
+  const payload = readAnswerObject(body);
   const data: EmbeddingResponse['data'] = [];
   for (const item of arrayField(payload, 'data').slice(0, MAX_VECTORS)) {
     const embedding = field(item, 'embedding');

@@ -1,6 +1,6 @@
 import type { GeneratedImage, ImageRequest, ImageResponse } from '../../canonical/images.ts';
-import { UpstreamFormatError } from '../adapter.ts';
-import { arrayField, asRecord, numberField, stringField } from '../json.ts';
+import { readAnswerObject } from '../answer-body.ts';
+import { arrayField, secondsField, stringField } from '../json.ts';
 
 /** Images one answer may hold: OpenAI's own bound on `n`. More are not believed, nor billed. */
 export const MAX_IMAGES = 10;
@@ -38,20 +38,14 @@ function image(value: unknown): GeneratedImage | null {
 
 /** OpenAI's `ImagesResponse`: the images in `data` are what is billed, at most MAX_IMAGES. */
 export function parseOpenAIImages(body: Uint8Array): ImageResponse {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new UpstreamFormatError('the provider answered with a body that is not JSON');
-  }
-  if (!asRecord(payload)) throw new UpstreamFormatError('the provider answered with JSON that is not an object');
+  const payload = readAnswerObject(body);
   const data: GeneratedImage[] = [];
   for (const item of arrayField(payload, 'data')) {
     const found = image(item);
     if (found !== null && data.length < MAX_IMAGES) data.push(found);
   }
   return {
-    created: Math.max(0, Math.floor(numberField(payload, 'created') ?? Date.now() / 1000)),
+    created: secondsField(payload, 'created'),
     data,
     size: stringField(payload, 'size'),
     quality: stringField(payload, 'quality'),

@@ -1,6 +1,6 @@
 import type { ChatChoice, ChatResponse, ToolCall } from '../../canonical/chat.ts';
-import { UpstreamFormatError } from '../adapter.ts';
-import { arrayField, asRecord, field, indexField, numberField, stringField } from '../json.ts';
+import { readAnswerObject } from '../answer-body.ts';
+import { arrayField, field, indexField, secondsField, stringField } from '../json.ts';
 import { readFinishReason } from './finish.ts';
 import { readOpenAIUsage } from './usage.ts';
 
@@ -10,13 +10,7 @@ export const MAX_TOOL_CALLS = 128;
 
 /** A `chat.completion` object into the canonical answer. */
 export function parseOpenAIChatResponse(body: Uint8Array): ChatResponse {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new UpstreamFormatError('the provider answered with a body that is not JSON');
-  }
-  if (!asRecord(payload)) throw new UpstreamFormatError('the provider answered with JSON that is not an object');
+  const payload = readAnswerObject(body);
   const choices: ChatChoice[] = [];
   for (const raw of arrayField(payload, 'choices').slice(0, MAX_CHOICES)) {
     const message = field(raw, 'message');
@@ -39,7 +33,7 @@ export function parseOpenAIChatResponse(body: Uint8Array): ChatResponse {
   return {
     id: stringField(payload, 'id') ?? '',
     model: stringField(payload, 'model') ?? '',
-    created: Math.max(0, Math.floor(numberField(payload, 'created') ?? Date.now() / 1000)),
+    created: secondsField(payload, 'created'),
     choices,
     usage: readOpenAIUsage(field(payload, 'usage')),
   };

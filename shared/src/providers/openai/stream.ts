@@ -1,8 +1,6 @@
 import type { StreamEvent } from '../../canonical/events.ts';
-import type { SseEvent } from '../../wire/sse.ts';
-import type { DecodedFrame } from '../adapter.ts';
-import { SseStreamDecoder } from '../sse-decoder.ts';
-import { arrayField, asRecord, field, indexField, numberField, stringField } from '../json.ts';
+import { arrayField, field, indexField, secondsField, stringField, type JsonRecord } from '../json.ts';
+import { OpenAIChunkDecoder } from './chunk-decoder.ts';
 import { readFinishReason } from './finish.ts';
 import { MAX_CHOICES, MAX_TOOL_CALLS } from './response.ts';
 import { readOpenAIUsage } from './usage.ts';
@@ -12,24 +10,10 @@ import { readOpenAIUsage } from './usage.ts';
  * event went out. A chunk that is not JSON, or JSON of another shape, yields no events (providers
  * send keep-alive oddities); an `error` object inside the stream yields an error event.
  */
-export class OpenAIStreamDecoder extends SseStreamDecoder {
+export class OpenAIStreamDecoder extends OpenAIChunkDecoder {
   private started = false;
 
-  protected frame(event: SseEvent): DecodedFrame {
-    if (event.type === 'done') return { events: [], raw: null, terminal: true };
-    if (event.type === 'comment') return { events: [], raw: null, terminal: false };
-    let payload: unknown;
-    try {
-      payload = JSON.parse(event.data);
-    } catch {
-      // Not JSON (a cut or broken event): nothing to read, and nothing to pass on to a client.
-      return { events: [], raw: null, terminal: false };
-    }
-    // Only chunk objects are passed through; `data: null` and the like are not an answer's part.
-    return { events: this.events(payload), raw: asRecord(payload) ? event.data : null, terminal: false };
-  }
-
-  private events(payload: unknown): StreamEvent[] {
+  protected events(payload: JsonRecord): StreamEvent[] {
     const out: StreamEvent[] = [];
     const error = field(payload, 'error');
     if (error !== undefined && error !== null) {
@@ -42,7 +26,7 @@ export class OpenAIStreamDecoder extends SseStreamDecoder {
       // model and creation time are empty.
       if (id) {
         this.started = true;
-        out.push({ type: 'start', id, model: stringField(payload, 'model') ?? '', created: Math.max(0, Math.floor(numberField(payload, 'created') ?? Date.now() / 1000)) });
+        out.push({ type: 'start', id, model: stringField(payload, 'model') ?? '', created: secondsField(payload, 'created') });
       }
     }
     for (const choice of arrayField(payload, 'choices')) {
