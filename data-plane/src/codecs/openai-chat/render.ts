@@ -1,5 +1,6 @@
 import { GatewayError, writeFinishReason as finishReason, writeOpenAIUsage as openAIUsage, type ChatResponse, type StreamEvent, type Usage } from '@tollgate/shared';
-import type { RenderContext, StreamRenderer } from '../codec.ts';
+import type { RenderContext } from '../codec.ts';
+import { OpenAIChunkRenderer } from '../openai-chunk-renderer.ts';
 
 /** A whole `chat.completion`, with the usage that was billed. */
 export function renderOpenAIResponse(response: ChatResponse, usage: Usage, ctx: RenderContext): string {
@@ -31,29 +32,23 @@ export function renderOpenAIError(error: GatewayError): string {
   return error.toBody();
 }
 
-const DONE = 'data: [DONE]\n\n';
-
 /**
  * `chat.completion.chunk` events from canonical events. The first delta of each choice carries the
  * assistant role, as OpenAI's do; choices that never finished get a finish chunk at the end.
  */
-export class OpenAIStreamRenderer implements StreamRenderer {
-  private id: string;
-  private model: string;
-  private created = Math.floor(Date.now() / 1000);
-  private readonly open = new Set<number>();
-  private readonly finished = new Set<number>();
-  private usageSent = false;
-
-  constructor(private readonly ctx: RenderContext) {
-    this.id = `chatcmpl-${ctx.requestId}`;
-    this.model = ctx.model;
+export class OpenAIStreamRenderer extends OpenAIChunkRenderer {
+  constructor(ctx: RenderContext) {
+    super(ctx, 'chat.completion.chunk', 'chatcmpl');
   }
 
-  private chunk(choices: unknown[], usage?: Usage): string {
-    const body: Record<string, unknown> = { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices };
-    if (usage) body.usage = openAIUsage(usage);
-    return `data: ${JSON.stringify(body)}\n\n`;
+  protected closing(choice: number, finishReason: string): unknown {
+    return { index: choice, delta: {}, logprobs: null, finish_reason: finishReason };
+  }
+
+  protected track(e: StreamEvent): void {
+    if (e.type === 'start' && e.id) this.id = e.id;
+    if (e.type === 'finish') this.finished.add(e.choice);
+    if (e.type === 'text' || e.type === 'reasoning' || e.type === 'refusal' || e.type === 'tool_call' || e.type === 'finish') this.open.add(e.choice);
   }
 
   private delta(choice: number, delta: Record<string, unknown>, finish: string | null = null): string {
@@ -69,9 +64,7 @@ export class OpenAIStreamRenderer implements StreamRenderer {
     for (const e of events) {
       switch (e.type) {
         case 'start':
-          if (e.id) this.id = e.id;
-          if (e.model) this.model = e.model;
-          this.created = e.created;
+          this.start(e);
           break;
         case 'text':
           out += this.delta(e.choice, { content: e.text });
@@ -107,39 +100,5 @@ export class OpenAIStreamRenderer implements StreamRenderer {
       }
     }
     return out;
-  }
-
-  passthrough(raw: string, events: readonly StreamEvent[]): string {
-    let usageOnly = events.length > 0;
-    for (const e of events) {
-      if (e.type === 'start' && e.id) this.id = e.id;
-      if (e.type === 'finish') this.finished.add(e.choice);
-      if (e.type === 'text' || e.type === 'reasoning' || e.type === 'refusal' || e.type === 'tool_call' || e.type === 'finish') this.open.add(e.choice);
-      if (e.type !== 'usage') usageOnly = false;
-    }
-    // The provider's usage-only chunk exists because the gateway asked for it.
-    if (usageOnly && !this.ctx.includeUsage) return '';
-    // Usage the client sees here (alone, or inside a last content chunk) is not sent again at the end.
-    if (events.some((e) => e.type === 'usage')) this.usageSent = true;
-    return `data: ${raw}\n\n`;
-  }
-
-  finish(usage: Usage, cutReason: 'length' | null): string {
-    let out = '';
-    for (const choice of this.open) {
-      if (!this.finished.has(choice)) {
-        this.finished.add(choice);
-        out += this.chunk([{ index: choice, delta: {}, logprobs: null, finish_reason: cutReason ?? 'stop' }]);
-      }
-    }
-    if (this.ctx.includeUsage && !this.usageSent) {
-      this.usageSent = true;
-      out += this.chunk([], usage);
-    }
-    return out + DONE;
-  }
-
-  fail(error: GatewayError): string {
-    return `data: ${error.toBody()}\n\n${DONE}`;
   }
 }
