@@ -1,17 +1,28 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StreamEvent } from '../../canonical/events.ts';
 import { usage, type Usage } from '../../canonical/usage.ts';
-import { UpstreamFormatError, type DecodedFrame, type StreamLimits } from '../adapter.ts';
+import {
+  decodeWith,
+  encode,
+  eventsOf,
+  fixtures,
+  itBoundsSseFrames,
+  itCoversEveryCapture,
+  itPassesFramesUnderLimit,
+  itRefusesEndlessLine,
+  itReplaysAnySplit,
+  itSurvivesDeepJson,
+  lastUsage,
+  wellFormed,
+  type EventRules,
+} from '../testing/stream-harness.ts';
 import { anthropicAdapter } from './adapter.ts';
 
-const LIMITS: StreamLimits = { maxFrameChars: 1 << 20 };
 /** Anthropic's message has no creation time: the decoder stamps the start with the clock. */
 const NOW_SECONDS = 1_750_000_000;
-const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
-const capture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(import.meta.dirname, '__fixtures__', name)));
+const capture = fixtures(import.meta.dirname).read;
+const decodeAll = decodeWith(anthropicAdapter);
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
@@ -20,22 +31,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-function decodeAll(chunks: Uint8Array[], limits: StreamLimits = LIMITS): DecodedFrame[] {
-  const decoder = anthropicAdapter.newStreamDecoder(limits);
-  return [...chunks.flatMap((c) => decoder.push(c)), ...decoder.end()];
-}
-
-const eventsOf = (frames: DecodedFrame[]): StreamEvent[] => frames.flatMap((f) => f.events);
-const lastUsage = (events: StreamEvent[]): Usage | null => events.reduce<Usage | null>((found, e) => (e.type === 'usage' ? e.usage : found), null);
-
-/** Cuts bytes at the given points (sorted, repeats allowed: empty chunks). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [0, ...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length];
-  return points.slice(1).map((end, i) => bytes.slice(points[i], end));
-}
-
-const cuts = fc.array(fc.nat(), { maxLength: 40 });
 
 /** One SSE event the way Anthropic frames it: the event name, then its JSON. */
 const sse = (json: { type: string } & Record<string, unknown>): string => `event: ${json.type}\ndata: ${JSON.stringify(json)}\n\n`;
@@ -142,10 +137,7 @@ const captures: Capture[] = [
 ];
 
 describe('Anthropic stream decoder: recorded captures', () => {
-  it('has expectations for every capture on disk', () => {
-    const onDisk = readdirSync(join(import.meta.dirname, '__fixtures__')).filter((f) => f.endsWith('.sse'));
-    expect(onDisk.sort()).toEqual(captures.map((c) => c.file).sort());
-  });
+  itCoversEveryCapture(import.meta.dirname, captures.map((c) => c.file));
 
   describe.each(captures.map((c) => [c.file, c] as const))('%s', (_file, c) => {
     const bytes = capture(c.file);
@@ -166,22 +158,7 @@ describe('Anthropic stream decoder: recorded captures', () => {
       expect(frames.filter((f) => f.raw === null && !f.terminal).every((f) => f.events.length === 0)).toBe(true);
     });
 
-    it('gives the same frames for every split of the bytes (property)', () => {
-      const whole = decodeAll([bytes]);
-      fc.assert(
-        fc.property(cuts, (points) => {
-          const frames = decodeAll(split(bytes, points));
-          expect(frames).toEqual(whole);
-          expect(eventsOf(frames)).toEqual(c.events);
-        }),
-        { numRuns: 150 },
-      );
-    });
-
-    it('gives the same events with CRLF line ends', () => {
-      const crlf = encode(new TextDecoder().decode(bytes).replace(/\n/g, '\r\n'));
-      expect(eventsOf(decodeAll([crlf]))).toEqual(c.events);
-    });
+    itReplaysAnySplit(decodeAll, bytes, c.events);
   });
 
   it('a stream cut mid-event leaves its half event without events and without an end marker', () => {
@@ -341,30 +318,18 @@ describe('Anthropic stream decoder: events', () => {
   });
 });
 
-/** What a consumer of canonical events may rely on, whatever the upstream sent. */
-function wellFormed(e: StreamEvent): boolean {
-  const index = (n: number): boolean => Number.isInteger(n) && n >= 0 && n < 128;
-  switch (e.type) {
-    case 'start':
-      return typeof e.id === 'string' && typeof e.model === 'string' && Number.isInteger(e.created) && e.created >= 0;
-    case 'text':
-    case 'refusal':
-      return e.choice === 0 && typeof e.text === 'string' && e.text.length > 0;
-    case 'reasoning': {
-      const extras = [e.signature, e.redacted].filter((x) => x !== undefined);
-      if (extras.length > 1) return false;
-      return e.choice === 0 && typeof e.text === 'string' && (extras.length === 0 ? e.text.length > 0 : e.text === '' && typeof extras[0] === 'string' && extras[0].length > 0);
-    }
-    case 'tool_call':
-      return e.choice === 0 && index(e.index) && (e.id === null || typeof e.id === 'string') && (e.name === null || typeof e.name === 'string') && typeof e.arguments === 'string';
-    case 'usage':
-      return Object.values(e.usage).every((n) => Number.isSafeInteger(n) && n >= 0);
-    case 'finish':
-      return e.choice === 0 && ['stop', 'length', 'tool_calls', 'content_filter'].includes(e.reason);
-    case 'error':
-      return typeof e.message === 'string' && (e.code === null || typeof e.code === 'string');
-  }
-}
+/**
+ * Anthropic answers one choice; a reasoning event carries text, or else exactly one of a signature
+ * and a redacted block, each non-empty.
+ */
+const RULES: EventRules = {
+  oneChoice: true,
+  reasoning: (e) => {
+    const extras = [e.signature, e.redacted].filter((x) => x !== undefined);
+    if (extras.length > 1) return false;
+    return e.choice === 0 && typeof e.text === 'string' && (extras.length === 0 ? e.text.length > 0 : e.text === '' && typeof extras[0] === 'string' && extras[0].length > 0);
+  },
+};
 
 describe('Anthropic stream decoder: hostile payloads', () => {
   // A real stream's opening, usage-less so that no hostile usage can repeat a usage event: a text
@@ -433,10 +398,7 @@ describe('Anthropic stream decoder: hostile payloads', () => {
     expect(frames).toHaveLength(5);
   });
 
-  it('survives deeply nested JSON', () => {
-    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    expect(eventsOf(decodeAll([encode(`data: ${deep}\n\n`)]))).toEqual([]);
-  });
+  itSurvivesDeepJson(decodeAll);
 
   it('ignores tool calls past the most it believes, and block indexes past the most it tracks', () => {
     const many = Array.from({ length: 130 }, (_, i) => sse({ type: 'content_block_start', index: i, content_block: { type: 'tool_use', id: `toolu_${i}`, name: 'f', input: {} } })).join('');
@@ -469,7 +431,7 @@ describe('Anthropic stream decoder: hostile payloads', () => {
     fc.assert(
       fc.property(fc.array(payload, { maxLength: 12 }), (payloads) => {
         const events = eventsOf(decodeAll([encode(payloads.map((p) => `data: ${JSON.stringify(p)}\n\n`).join(''))]));
-        expect(events.filter((e) => !wellFormed(e))).toEqual([]);
+        expect(events.filter((e) => !wellFormed(e, RULES))).toEqual([]);
       }),
       { numRuns: 300 },
     );
@@ -477,34 +439,13 @@ describe('Anthropic stream decoder: hostile payloads', () => {
 });
 
 describe('Anthropic stream decoder: limits', () => {
-  const small: StreamLimits = { maxFrameChars: 1_000 };
-  const oversized = encode(`${messageStart()}${sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(5_000) } })}`);
-
-  it('throws UpstreamFormatError for a frame over the limit, however the bytes arrive (property)', () => {
-    fc.assert(
-      fc.property(cuts, (points) => {
-        expect(() => decodeAll(split(oversized, points), small)).toThrow(UpstreamFormatError);
-      }),
-      { numRuns: 100 },
-    );
-  });
-
-  it('throws UpstreamFormatError for a line that never ends', () => {
-    const decoder = anthropicAdapter.newStreamDecoder(small);
-    expect(decoder.push(encode(`data: ${'y'.repeat(600)}`))).toEqual([]);
-    expect(() => decoder.push(encode('y'.repeat(600)))).toThrow(UpstreamFormatError);
-  });
-
-  it('passes any number of frames each under the limit, however they arrive (property)', () => {
-    const many = encode(
+  itBoundsSseFrames(decodeAll, encode(`${messageStart()}${sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(5_000) } })}`));
+  itRefusesEndlessLine(anthropicAdapter);
+  itPassesFramesUnderLimit(
+    decodeAll,
+    encode(
       sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }) +
         Array.from({ length: 30 }, (_, i) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `${i}`.padEnd(400, '.') } })).join(''),
-    );
-    fc.assert(
-      fc.property(cuts, (points) => {
-        expect(eventsOf(decodeAll(split(many, points), small)).filter((e) => e.type === 'text')).toHaveLength(30);
-      }),
-      { numRuns: 50 },
-    );
-  });
+    ),
+  );
 });

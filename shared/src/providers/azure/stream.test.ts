@@ -1,25 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StreamEvent } from '../../canonical/events.ts';
 import { usage } from '../../canonical/usage.ts';
-import type { DecodedFrame } from '../adapter.ts';
+import { decodeWith, eventsOf, fixtures, split } from '../testing/stream-harness.ts';
 import { azureOpenAIAdapter } from './adapter.ts';
 
-const capture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(import.meta.dirname, '__fixtures__', name)));
-
-function decodeAll(chunks: Uint8Array[]): DecodedFrame[] {
-  const decoder = azureOpenAIAdapter.newStreamDecoder({ maxFrameChars: 1 << 20 });
-  return [...chunks.flatMap((c) => decoder.push(c)), ...decoder.end()];
-}
-
-const eventsOf = (frames: DecodedFrame[]): StreamEvent[] => frames.flatMap((f) => f.events);
-
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [0, ...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length];
-  return points.slice(1).map((end, i) => bytes.slice(points[i], end));
-}
+const FIXTURES = fixtures(import.meta.dirname);
+const capture = FIXTURES.read;
+const decodeAll = decodeWith(azureOpenAIAdapter);
 
 const captures: { file: string; events: StreamEvent[] }[] = [
   {
@@ -46,7 +34,7 @@ const captures: { file: string; events: StreamEvent[] }[] = [
 
 describe('Azure OpenAI chat adapter: recorded answers', () => {
   it('has expectations for every stream capture on disk', () => {
-    expect(readdirSync(join(import.meta.dirname, '__fixtures__')).filter((f) => f.endsWith('.sse')).sort()).toEqual(captures.map((c) => c.file).sort());
+    expect(FIXTURES.onDisk('.sse')).toEqual(captures.map((c) => c.file).sort());
   });
 
   it.each(captures.map((c) => [c.file, c.events] as const))('%s decodes into exactly the canonical events, however the bytes are split (property)', (file, events) => {

@@ -1,19 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StreamEvent } from '../../canonical/events.ts';
 import { usage } from '../../canonical/usage.ts';
 import { encodeEventStreamMessage } from '../../wire/event-stream.ts';
 import type { DecodedFrame, StreamLimits } from '../adapter.ts';
+import { cuts, eventsOf, fixtures, LIMITS, split, wellFormed, type EventRules } from '../testing/stream-harness.ts';
 import { buildCaptures, concat, event, exception, hostilePrelude, messageStart, text, toolInput, toolStart } from './__fixtures__/captures.ts';
 import { createBedrockAdapter } from './adapter.ts';
 
 const NOW = 1_736_936_430;
 const adapter = createBedrockAdapter(() => NOW);
-const LIMITS: StreamLimits = { maxFrameChars: 1 << 20 };
-const FIXTURES = join(import.meta.dirname, '__fixtures__');
-const capture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, name)));
+const FIXTURES = fixtures(import.meta.dirname);
+const capture = FIXTURES.read;
 
 interface Run {
   frames: DecodedFrame[];
@@ -34,15 +32,6 @@ function run(chunks: Uint8Array[], limits: StreamLimits = LIMITS): Run {
   }
 }
 
-const eventsOf = (frames: DecodedFrame[]): StreamEvent[] => frames.flatMap((f) => f.events);
-
-/** Cuts bytes at the given points (sorted, repeats allowed: empty chunks). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [0, ...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length];
-  return points.slice(1).map((end, i) => bytes.slice(points[i], end));
-}
-
-const cuts = fc.array(fc.nat(), { maxLength: 40 });
 const start: StreamEvent = { type: 'start', id: '', model: '', created: NOW };
 
 interface Capture {
@@ -147,8 +136,8 @@ const captures: Capture[] = [
 
 describe('Bedrock stream decoder: recorded captures', () => {
   it('has expectations for every capture on disk, and each file is what captures.ts builds', () => {
-    const onDisk = readdirSync(FIXTURES).filter((f) => f.endsWith('.eventstream'));
-    expect(onDisk.sort()).toEqual(captures.map((c) => c.file).sort());
+    const onDisk = FIXTURES.onDisk('.eventstream');
+    expect(onDisk).toEqual(captures.map((c) => c.file).sort());
     const built = buildCaptures();
     expect(Object.keys(built).sort()).toEqual(onDisk);
     for (const file of onDisk) expect(capture(file)).toEqual(built[file]);
@@ -290,26 +279,12 @@ describe('Bedrock stream decoder: events', () => {
   });
 });
 
-/** What a consumer of canonical events may rely on, whatever the upstream sent. */
-function wellFormed(e: StreamEvent): boolean {
-  const index = (n: number): boolean => Number.isInteger(n) && n >= 0 && n < 128;
-  switch (e.type) {
-    case 'start':
-      return e.id === '' && e.model === '' && e.created === NOW;
-    case 'text':
-    case 'reasoning':
-    case 'refusal':
-      return e.choice === 0 && typeof e.text === 'string' && e.text.length > 0;
-    case 'tool_call':
-      return e.choice === 0 && index(e.index) && (e.id === null || typeof e.id === 'string') && (e.name === null || typeof e.name === 'string') && typeof e.arguments === 'string';
-    case 'usage':
-      return Object.values(e.usage).every((n) => Number.isSafeInteger(n) && n >= 0);
-    case 'finish':
-      return e.choice === 0 && ['stop', 'length', 'tool_calls', 'content_filter', 'error'].includes(e.reason);
-    case 'error':
-      return typeof e.message === 'string' && (e.code === null || typeof e.code === 'string');
-  }
-}
+/** Converse answers one choice, names neither answer nor model, and may end broken (`error`). */
+const RULES: EventRules = {
+  oneChoice: true,
+  finishReasons: ['stop', 'length', 'tool_calls', 'content_filter', 'error'],
+  start: (e) => e.id === '' && e.model === '' && e.created === NOW,
+};
 
 describe('Bedrock stream decoder: hostile payloads', () => {
   const hostile: [string, string][] = [
@@ -383,7 +358,7 @@ describe('Bedrock stream decoder: hostile payloads', () => {
       fc.property(fc.array(message, { maxLength: 8 }), cuts, (messages, points) => {
         const result = run(split(concat(...messages), points));
         expect(result.error).toBe(null);
-        expect(eventsOf(result.frames).filter((e) => !wellFormed(e))).toEqual([]);
+        expect(eventsOf(result.frames).filter((e) => !wellFormed(e, RULES))).toEqual([]);
       }),
       { numRuns: 300 },
     );

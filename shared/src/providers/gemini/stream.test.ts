@@ -1,17 +1,29 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StreamEvent } from '../../canonical/events.ts';
 import { usage } from '../../canonical/usage.ts';
-import { UpstreamFormatError, type DecodedFrame, type StreamLimits } from '../adapter.ts';
+import {
+  cuts,
+  decodeWith,
+  DEEP_JSON,
+  encode,
+  eventsOf,
+  fixtures,
+  isIndex,
+  itBoundsSseFrames,
+  itCoversEveryCapture,
+  itRefusesEndlessLine,
+  lastUsage,
+  split,
+  wellFormed,
+  type EventRules,
+} from '../testing/stream-harness.ts';
 import { geminiAdapter } from './adapter.ts';
 
-const LIMITS: StreamLimits = { maxFrameChars: 1 << 20 };
 const NOW = new Date('2026-03-01T12:00:00Z');
 const CREATED = NOW.getTime() / 1000;
-const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
-const capture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(import.meta.dirname, '__fixtures__', name)));
+const capture = fixtures(import.meta.dirname).read;
+const decodeAll = decodeWith(geminiAdapter);
 
 // Gemini sends no creation time: the start event takes the clock's, pinned here.
 beforeEach(() => {
@@ -21,22 +33,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-function decodeAll(chunks: Uint8Array[], limits: StreamLimits = LIMITS): DecodedFrame[] {
-  const decoder = geminiAdapter.newStreamDecoder(limits);
-  return [...chunks.flatMap((c) => decoder.push(c)), ...decoder.end()];
-}
-
-const eventsOf = (frames: DecodedFrame[]): StreamEvent[] => frames.flatMap((f) => f.events);
-const lastUsage = (events: StreamEvent[]) => events.filter((e) => e.type === 'usage').at(-1)?.usage ?? null;
-
-/** Cuts bytes at the given points (sorted, repeats allowed: empty chunks). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [0, ...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length];
-  return points.slice(1).map((end, i) => bytes.slice(points[i], end));
-}
-
-const cuts = fc.array(fc.nat(), { maxLength: 40 });
 
 /** One SSE event the way Gemini frames it. */
 const data = (json: unknown): string => `data: ${JSON.stringify(json)}\r\n\r\n`;
@@ -128,10 +124,7 @@ const captures: Capture[] = [
 ];
 
 describe('Gemini stream decoder: recorded captures', () => {
-  it('has expectations for every capture on disk', () => {
-    const onDisk = readdirSync(join(import.meta.dirname, '__fixtures__')).filter((f) => f.endsWith('.sse'));
-    expect(onDisk.sort()).toEqual(captures.map((c) => c.file).sort());
-  });
+  itCoversEveryCapture(import.meta.dirname, captures.map((c) => c.file));
 
   describe.each(captures.map((c) => [c.file, c] as const))('%s', (_file, c) => {
     const bytes = capture(c.file);
@@ -305,29 +298,12 @@ describe('Gemini stream decoder: events', () => {
   });
 });
 
-/** What a consumer of canonical events may rely on, whatever the upstream sent. */
-function wellFormed(e: StreamEvent): boolean {
-  const index = (n: number): boolean => Number.isInteger(n) && n >= 0 && n < 128;
-  switch (e.type) {
-    case 'start':
-      return typeof e.id === 'string' && typeof e.model === 'string' && Number.isInteger(e.created) && e.created >= 0;
-    case 'text':
-    case 'reasoning':
-    case 'refusal':
-      return index(e.choice) && typeof e.text === 'string' && e.text.length > 0;
-    case 'tool_call':
-      return (
-        index(e.choice) && index(e.index) && typeof e.id === 'string' && e.id.length > 0 && e.id.length <= 128 && typeof e.name === 'string' && e.name.length > 0 &&
-        typeof e.arguments === 'string' && (e.signature === undefined || typeof e.signature === 'string')
-      );
-    case 'usage':
-      return Object.values(e.usage).every((n) => Number.isSafeInteger(n) && n >= 0);
-    case 'finish':
-      return index(e.choice) && ['stop', 'length', 'tool_calls', 'content_filter'].includes(e.reason);
-    case 'error':
-      return typeof e.message === 'string' && (e.code === null || typeof e.code === 'string');
-  }
-}
+/** Gemini's tool calls always carry an id (its own, bounded, or derived) and a name. */
+const RULES: EventRules = {
+  tool_call: (e) =>
+    isIndex(e.choice) && isIndex(e.index) && typeof e.id === 'string' && e.id.length > 0 && e.id.length <= 128 && typeof e.name === 'string' && e.name.length > 0 &&
+    typeof e.arguments === 'string' && (e.signature === undefined || typeof e.signature === 'string'),
+};
 
 describe('Gemini stream decoder: hostile payloads', () => {
   const hostile = [
@@ -393,9 +369,8 @@ describe('Gemini stream decoder: hostile payloads', () => {
   });
 
   it('survives deeply nested JSON, also as function call arguments', () => {
-    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    expect(eventsOf(decodeAll([encode(`data: ${deep}\n\n`)]))).toEqual([]);
-    const deepArgs = `{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{"a":${deep}}}}]}}]}`;
+    expect(eventsOf(decodeAll([encode(`data: ${DEEP_JSON}\n\n`)]))).toEqual([]);
+    const deepArgs = `{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{"a":${DEEP_JSON}}}}]}}]}`;
     expect(eventsOf(decodeAll([encode(`${data(startChunk)}data: ${deepArgs}\n\n`)]))).toEqual([start, startText]);
   });
 
@@ -428,7 +403,7 @@ describe('Gemini stream decoder: hostile payloads', () => {
     fc.assert(
       fc.property(fc.array(payload, { maxLength: 5 }), (payloads) => {
         const events = eventsOf(decodeAll([encode(payloads.map(data).join(''))]));
-        expect(events.filter((e) => !wellFormed(e))).toEqual([]);
+        expect(events.filter((e) => !wellFormed(e, RULES))).toEqual([]);
       }),
       { numRuns: 300 },
     );
@@ -436,21 +411,6 @@ describe('Gemini stream decoder: hostile payloads', () => {
 });
 
 describe('Gemini stream decoder: limits', () => {
-  const small: StreamLimits = { maxFrameChars: 1_000 };
-  const oversized = encode(`${data(startChunk)}${data({ ...startChunk, candidates: [{ content: { parts: [{ text: 'x'.repeat(5_000) }] } }] })}`);
-
-  it('throws UpstreamFormatError for a frame over the limit, however the bytes arrive (property)', () => {
-    fc.assert(
-      fc.property(cuts, (points) => {
-        expect(() => decodeAll(split(oversized, points), small)).toThrow(UpstreamFormatError);
-      }),
-      { numRuns: 100 },
-    );
-  });
-
-  it('throws UpstreamFormatError for a line that never ends', () => {
-    const decoder = geminiAdapter.newStreamDecoder(small);
-    expect(decoder.push(encode(`data: ${'y'.repeat(600)}`))).toEqual([]);
-    expect(() => decoder.push(encode('y'.repeat(600)))).toThrow(UpstreamFormatError);
-  });
+  itBoundsSseFrames(decodeAll, encode(`${data(startChunk)}${data({ ...startChunk, candidates: [{ content: { parts: [{ text: 'x'.repeat(5_000) }] } }] })}`));
+  itRefusesEndlessLine(geminiAdapter);
 });

@@ -1,30 +1,26 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StreamEvent } from '../../canonical/events.ts';
 import { usage } from '../../canonical/usage.ts';
-import { UpstreamFormatError, type DecodedFrame, type StreamLimits } from '../adapter.ts';
+import {
+  cuts,
+  decodeWith,
+  encode,
+  eventsOf,
+  fixtures,
+  itBoundsSseFrames,
+  itCoversEveryCapture,
+  itPassesFramesUnderLimit,
+  itReplaysAnySplit,
+  itSurvivesDeepJson,
+  split,
+  wellFormed,
+  type EventRules,
+} from '../testing/stream-harness.ts';
 import { openAIResponsesAdapter } from './adapter.ts';
 
-const LIMITS: StreamLimits = { maxFrameChars: 1 << 20 };
-const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
-const capture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(import.meta.dirname, '__fixtures__', name)));
-
-function decodeAll(chunks: Uint8Array[], limits: StreamLimits = LIMITS): DecodedFrame[] {
-  const decoder = openAIResponsesAdapter.newStreamDecoder(limits);
-  return [...chunks.flatMap((c) => decoder.push(c)), ...decoder.end()];
-}
-
-const eventsOf = (frames: DecodedFrame[]): StreamEvent[] => frames.flatMap((f) => f.events);
-
-/** Cuts bytes at the given points (sorted, repeats allowed: empty chunks). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [0, ...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length];
-  return points.slice(1).map((end, i) => bytes.slice(points[i], end));
-}
-
-const cuts = fc.array(fc.nat(), { maxLength: 40 });
+const capture = fixtures(import.meta.dirname).read;
+const decodeAll = decodeWith(openAIResponsesAdapter);
 
 /** One Responses SSE event: its type on the event line, then its JSON. */
 const sse = (json: { type: string } & Record<string, unknown>): string => `event: ${json.type}\ndata: ${JSON.stringify(json)}\n\n`;
@@ -145,10 +141,7 @@ afterEach(() => {
 });
 
 describe('Responses stream decoder: recorded captures', () => {
-  it('has expectations for every capture on disk', () => {
-    const onDisk = readdirSync(join(import.meta.dirname, '__fixtures__')).filter((f) => f.endsWith('.sse'));
-    expect(onDisk.sort()).toEqual(captures.map((c) => c.file).sort());
-  });
+  itCoversEveryCapture(import.meta.dirname, captures.map((c) => c.file));
 
   describe.each(captures.map((c) => [c.file, c] as const))('%s', (_file, c) => {
     const bytes = capture(c.file);
@@ -167,22 +160,7 @@ describe('Responses stream decoder: recorded captures', () => {
       expect(frames.filter((f) => f.raw === null).every((f) => f.events.length === 0)).toBe(true);
     });
 
-    it('gives the same frames for every split of the bytes (property)', () => {
-      const whole = decodeAll([bytes]);
-      fc.assert(
-        fc.property(cuts, (points) => {
-          const frames = decodeAll(split(bytes, points));
-          expect(frames).toEqual(whole);
-          expect(eventsOf(frames)).toEqual(c.events);
-        }),
-        { numRuns: 150 },
-      );
-    });
-
-    it('gives the same events with CRLF line ends', () => {
-      const crlf = encode(new TextDecoder().decode(bytes).replace(/\n/g, '\r\n'));
-      expect(eventsOf(decodeAll([crlf]))).toEqual(c.events);
-    });
+    itReplaysAnySplit(decodeAll, bytes, c.events);
   });
 
   it('a stream cut mid-event: its half event yields nothing, is not passed on, and no end event comes', () => {
@@ -337,26 +315,8 @@ describe('Responses stream decoder: events', () => {
   });
 });
 
-/** What a consumer of canonical events may rely on, whatever the upstream sent. */
-function wellFormed(e: StreamEvent): boolean {
-  const index = (n: number): boolean => Number.isInteger(n) && n >= 0 && n < 128;
-  switch (e.type) {
-    case 'start':
-      return typeof e.id === 'string' && e.id.length > 0 && typeof e.model === 'string' && Number.isInteger(e.created) && e.created >= 0;
-    case 'text':
-    case 'reasoning':
-    case 'refusal':
-      return e.choice === 0 && typeof e.text === 'string' && e.text.length > 0;
-    case 'tool_call':
-      return e.choice === 0 && index(e.index) && (e.id === null || typeof e.id === 'string') && (e.name === null || typeof e.name === 'string') && typeof e.arguments === 'string';
-    case 'usage':
-      return Object.values(e.usage).every((n) => Number.isSafeInteger(n) && n >= 0);
-    case 'finish':
-      return e.choice === 0 && ['stop', 'length', 'tool_calls', 'content_filter'].includes(e.reason);
-    case 'error':
-      return typeof e.message === 'string' && (e.code === null || typeof e.code === 'string');
-  }
-}
+/** A Responses stream answers one choice, and its start always names the response. */
+const RULES: EventRules = { oneChoice: true, start: (e) => typeof e.id === 'string' && e.id.length > 0 && typeof e.model === 'string' && Number.isInteger(e.created) && e.created >= 0 };
 
 describe('Responses stream decoder: hostile payloads', () => {
   const hostile = [
@@ -397,7 +357,7 @@ describe('Responses stream decoder: hostile payloads', () => {
     // After a real start, so no start event can hide a missed one.
     const frames = decodeAll([encode(`${created}data: ${payload}\n\n`)]);
     expect(frames).toHaveLength(2);
-    expect(eventsOf(frames).filter((e) => !wellFormed(e))).toEqual([]);
+    expect(eventsOf(frames).filter((e) => !wellFormed(e, RULES))).toEqual([]);
     expect(eventsOf(frames).filter((e) => e.type === 'text' || e.type === 'tool_call' || e.type === 'usage' || e.type === 'start').slice(1)).toEqual([]);
   });
 
@@ -406,10 +366,7 @@ describe('Responses stream decoder: hostile payloads', () => {
     expect(passed).toEqual(hostile.filter((payload) => payload.startsWith('{') && payload !== '{"type":'));
   });
 
-  it('survives deeply nested JSON', () => {
-    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    expect(eventsOf(decodeAll([encode(`data: ${deep}\n\n`)]))).toEqual([]);
-  });
+  itSurvivesDeepJson(decodeAll);
 
   it('bounds the tool calls it believes and the items it remembers', () => {
     const many = Array.from({ length: 300 }, (_, i) => added(i, { type: 'function_call', id: `fc_${i}`, call_id: `call_${i}`, name: 'f', arguments: '' })).join('');
@@ -433,7 +390,7 @@ describe('Responses stream decoder: hostile payloads', () => {
     fc.assert(
       fc.property(fc.array(payload, { maxLength: 6 }), (payloads) => {
         const events = eventsOf(decodeAll([encode(payloads.map((p) => `data: ${JSON.stringify(p)}\n\n`).join(''))]));
-        expect(events.filter((e) => !wellFormed(e))).toEqual([]);
+        expect(events.filter((e) => !wellFormed(e, RULES))).toEqual([]);
       }),
       { numRuns: 300 },
     );
@@ -441,25 +398,6 @@ describe('Responses stream decoder: hostile payloads', () => {
 });
 
 describe('Responses stream decoder: limits', () => {
-  const small: StreamLimits = { maxFrameChars: 1_000 };
-  const oversized = encode(`${created}${textDelta(0, 'x'.repeat(5_000))}`);
-
-  it('throws UpstreamFormatError for a frame over the limit, however the bytes arrive (property)', () => {
-    fc.assert(
-      fc.property(cuts, (points) => {
-        expect(() => decodeAll(split(oversized, points), small)).toThrow(UpstreamFormatError);
-      }),
-      { numRuns: 100 },
-    );
-  });
-
-  it('passes any number of frames each under the limit, however they arrive (property)', () => {
-    const many = encode(created + Array.from({ length: 30 }, (_, i) => textDelta(0, `${i}`.padEnd(400, '.'))).join(''));
-    fc.assert(
-      fc.property(cuts, (points) => {
-        expect(eventsOf(decodeAll(split(many, points), small)).filter((e) => e.type === 'text')).toHaveLength(30);
-      }),
-      { numRuns: 50 },
-    );
-  });
+  itBoundsSseFrames(decodeAll, encode(`${created}${textDelta(0, 'x'.repeat(5_000))}`));
+  itPassesFramesUnderLimit(decodeAll, encode(created + Array.from({ length: 30 }, (_, i) => textDelta(0, `${i}`.padEnd(400, '.'))).join('')));
 });

@@ -1,30 +1,26 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StreamEvent } from '../../canonical/events.ts';
 import { usage } from '../../canonical/usage.ts';
-import { UpstreamFormatError, type DecodedFrame, type StreamLimits } from '../adapter.ts';
+import { UpstreamFormatError } from '../adapter.ts';
+import {
+  decodeWith,
+  encode,
+  eventsOf,
+  fixtures,
+  itBoundsSseFrames,
+  itCoversEveryCapture,
+  itPassesFramesUnderLimit,
+  itRefusesEndlessLine,
+  itReplaysAnySplit,
+  itSurvivesDeepJson,
+  SMALL_LIMITS,
+  wellFormed,
+} from '../testing/stream-harness.ts';
 import { openAIAdapter } from './adapter.ts';
 
-const LIMITS: StreamLimits = { maxFrameChars: 1 << 20 };
-const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
-const capture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(import.meta.dirname, '__fixtures__', name)));
-
-function decodeAll(chunks: Uint8Array[], limits: StreamLimits = LIMITS): DecodedFrame[] {
-  const decoder = openAIAdapter.newStreamDecoder(limits);
-  return [...chunks.flatMap((c) => decoder.push(c)), ...decoder.end()];
-}
-
-const eventsOf = (frames: DecodedFrame[]): StreamEvent[] => frames.flatMap((f) => f.events);
-
-/** Cuts bytes at the given points (sorted, repeats allowed: empty chunks). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [0, ...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length];
-  return points.slice(1).map((end, i) => bytes.slice(points[i], end));
-}
-
-const cuts = fc.array(fc.nat(), { maxLength: 40 });
+const capture = fixtures(import.meta.dirname).read;
+const decodeAll = decodeWith(openAIAdapter);
 
 /** One data frame the way a stream of one chunk `data: <json>` decodes. */
 const data = (json: unknown): string => `data: ${JSON.stringify(json)}\n\n`;
@@ -112,10 +108,7 @@ const captures: Capture[] = [
 ];
 
 describe('OpenAI stream decoder: recorded captures', () => {
-  it('has expectations for every capture on disk', () => {
-    const onDisk = readdirSync(join(import.meta.dirname, '__fixtures__')).filter((f) => f.endsWith('.sse'));
-    expect(onDisk.sort()).toEqual(captures.map((c) => c.file).sort());
-  });
+  itCoversEveryCapture(import.meta.dirname, captures.map((c) => c.file));
 
   describe.each(captures.map((c) => [c.file, c] as const))('%s', (_file, c) => {
     const bytes = capture(c.file);
@@ -135,22 +128,7 @@ describe('OpenAI stream decoder: recorded captures', () => {
       expect(frames.filter((f) => f.raw === null && !f.terminal).every((f) => f.events.length === 0)).toBe(true);
     });
 
-    it('gives the same frames for every split of the bytes (property)', () => {
-      const whole = decodeAll([bytes]);
-      fc.assert(
-        fc.property(cuts, (points) => {
-          const frames = decodeAll(split(bytes, points));
-          expect(frames).toEqual(whole);
-          expect(eventsOf(frames)).toEqual(c.events);
-        }),
-        { numRuns: 150 },
-      );
-    });
-
-    it('gives the same events with CRLF line ends', () => {
-      const crlf = encode(new TextDecoder().decode(bytes).replace(/\n/g, '\r\n'));
-      expect(eventsOf(decodeAll([crlf]))).toEqual(c.events);
-    });
+    itReplaysAnySplit(decodeAll, bytes, c.events);
   });
 
   it('a stream cut mid-event: its half event yields nothing, is not passed on, and no end marker comes', () => {
@@ -235,27 +213,6 @@ describe('OpenAI stream decoder: events', () => {
   });
 });
 
-/** What a consumer of canonical events may rely on, whatever the upstream sent. */
-function wellFormed(e: StreamEvent): boolean {
-  const index = (n: number): boolean => Number.isInteger(n) && n >= 0 && n < 128;
-  switch (e.type) {
-    case 'start':
-      return typeof e.id === 'string' && typeof e.model === 'string' && Number.isInteger(e.created) && e.created >= 0;
-    case 'text':
-    case 'reasoning':
-    case 'refusal':
-      return index(e.choice) && typeof e.text === 'string' && e.text.length > 0;
-    case 'tool_call':
-      return index(e.choice) && index(e.index) && (e.id === null || typeof e.id === 'string') && (e.name === null || typeof e.name === 'string') && typeof e.arguments === 'string';
-    case 'usage':
-      return Object.values(e.usage).every((n) => Number.isSafeInteger(n) && n >= 0);
-    case 'finish':
-      return index(e.choice) && ['stop', 'length', 'tool_calls', 'content_filter'].includes(e.reason);
-    case 'error':
-      return typeof e.message === 'string' && (e.code === null || typeof e.code === 'string');
-  }
-}
-
 describe('OpenAI stream decoder: hostile payloads', () => {
   const hostile = [
     'null',
@@ -310,10 +267,7 @@ describe('OpenAI stream decoder: hostile payloads', () => {
     expect(passed).toEqual(hostile.filter((payload) => payload.startsWith('{') && payload !== '{"choices":['));
   });
 
-  it('survives deeply nested JSON', () => {
-    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    expect(eventsOf(decodeAll([encode(`data: ${deep}\n\n`)]))).toEqual([]);
-  });
+  itSurvivesDeepJson(decodeAll);
 
   it('never throws on any JSON, and emits only well-formed events (property)', () => {
     const payload = fc.oneof(
@@ -331,37 +285,14 @@ describe('OpenAI stream decoder: hostile payloads', () => {
 });
 
 describe('OpenAI stream decoder: limits', () => {
-  const small: StreamLimits = { maxFrameChars: 1_000 };
-  const oversized = encode(`${data(startChunk)}${data({ ...startChunk, choices: [{ index: 0, delta: { content: 'x'.repeat(5_000) } }] })}data: [DONE]\n\n`);
-
-  it('throws UpstreamFormatError for a frame over the limit, however the bytes arrive (property)', () => {
-    fc.assert(
-      fc.property(cuts, (points) => {
-        expect(() => decodeAll(split(oversized, points), small)).toThrow(UpstreamFormatError);
-      }),
-      { numRuns: 100 },
-    );
-  });
-
-  it('throws UpstreamFormatError for a line that never ends', () => {
-    const decoder = openAIAdapter.newStreamDecoder(small);
-    expect(decoder.push(encode(`data: ${'y'.repeat(600)}`))).toEqual([]);
-    expect(() => decoder.push(encode('y'.repeat(600)))).toThrow(UpstreamFormatError);
-  });
+  itBoundsSseFrames(decodeAll, encode(`${data(startChunk)}${data({ ...startChunk, choices: [{ index: 0, delta: { content: 'x'.repeat(5_000) } }] })}data: [DONE]\n\n`));
+  itRefusesEndlessLine(openAIAdapter);
 
   it('throws UpstreamFormatError for an event of many data lines that never ends', () => {
-    const decoder = openAIAdapter.newStreamDecoder(small);
+    const decoder = openAIAdapter.newStreamDecoder(SMALL_LIMITS);
     expect(decoder.push(encode(`data: ${'z'.repeat(400)}\ndata: ${'z'.repeat(400)}\n`))).toEqual([]);
     expect(() => decoder.push(encode(`data: ${'z'.repeat(400)}\n`))).toThrow(UpstreamFormatError);
   });
 
-  it('passes any number of frames each under the limit, however they arrive (property)', () => {
-    const many = encode(Array.from({ length: 30 }, (_, i) => data({ ...startChunk, choices: [{ index: 0, delta: { content: `${i}`.padEnd(400, '.') } }] })).join(''));
-    fc.assert(
-      fc.property(cuts, (points) => {
-        expect(eventsOf(decodeAll(split(many, points), small)).filter((e) => e.type === 'text')).toHaveLength(30);
-      }),
-      { numRuns: 50 },
-    );
-  });
+  itPassesFramesUnderLimit(decodeAll, encode(Array.from({ length: 30 }, (_, i) => data({ ...startChunk, choices: [{ index: 0, delta: { content: `${i}`.padEnd(400, '.') } }] })).join('')));
 });
