@@ -1,15 +1,9 @@
 import { adapterFor, type UpstreamTarget } from '@tollgate/shared';
+import { apiKeyTarget } from '@tollgate/shared/providers/testing/requests';
 import { describe, expect, it } from 'vitest';
 import { parseAnthropicMessages } from './parse.ts';
 
-const target: UpstreamTarget = {
-  provider: 'anthropic',
-  origin: 'https://api.anthropic.com',
-  basePath: '/v1',
-  upstreamModel: 'claude-sonnet-4-5-20250929',
-  credential: { kind: 'api_key', apiKey: 'sk-ant-api03-test-key' },
-  extraHeaders: {},
-};
+const target: UpstreamTarget = apiKeyTarget('anthropic', 'https://api.anthropic.com/v1', 'claude-sonnet-4-5-20250929', 'sk-ant-api03-test-key');
 
 /** An Anthropic client's request, through the canonical request, as the Anthropic adapter sends it on. */
 function throughGateway(request: Record<string, unknown>): unknown {

@@ -1,4 +1,5 @@
 import { GatewayError, NO_SAMPLING, type ChatRequest } from '@tollgate/shared';
+import { chatRequest } from '@tollgate/shared/providers/testing/requests';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseResponsesRequest } from './parse.ts';
@@ -26,21 +27,7 @@ function outcome(run: () => unknown): unknown {
   }
 }
 
-const PLAIN: ChatRequest = {
-  model: 'm',
-  messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }], name: null }],
-  tools: [],
-  toolChoice: null,
-  parallelToolCalls: null,
-  responseFormat: null,
-  sampling: NO_SAMPLING,
-  maxOutputTokens: null,
-  n: 1,
-  stream: false,
-  includeUsage: true,
-  reasoningEffort: null,
-  user: null,
-};
+const PLAIN: ChatRequest = chatRequest({ includeUsage: true });
 
 describe('parseResponsesRequest', () => {
   it('reads a string input as one user message', () => {

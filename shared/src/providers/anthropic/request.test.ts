@@ -2,32 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { NO_SAMPLING, type ChatRequest, type ThinkingConfig, type ToolChoice } from '../../canonical/chat.ts';
 import type { UpstreamTarget } from '../adapter.ts';
 import { adapterFor } from '../registry.ts';
+import { apiKeyTarget, chatRequest } from '../testing/requests.ts';
 import { anthropicAdapter } from './adapter.ts';
 
-const target: UpstreamTarget = {
-  provider: 'anthropic',
-  origin: 'https://api.anthropic.com',
-  basePath: '/v1',
-  upstreamModel: 'claude-sonnet-4-5-20250929',
-  credential: { kind: 'api_key', apiKey: 'sk-ant-api03-test-key' },
+const target: UpstreamTarget = apiKeyTarget('anthropic', 'https://api.anthropic.com/v1', 'claude-sonnet-4-5-20250929', 'sk-ant-api03-test-key', {
   extraHeaders: { 'anthropic-beta': 'fine-grained-tool-streaming-2025-05-14', 'x-api-key': 'must-not-win' },
-};
+});
 
-const base: ChatRequest = {
-  model: 'resale/claude',
-  messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }], name: null }],
-  tools: [],
-  toolChoice: null,
-  parallelToolCalls: null,
-  responseFormat: null,
-  sampling: NO_SAMPLING,
-  maxOutputTokens: null,
-  n: 1,
-  stream: false,
-  includeUsage: false,
-  reasoningEffort: null,
-  user: null,
-};
+const base: ChatRequest = chatRequest({ model: 'resale/claude' });
 
 const bodyOf = (request: ChatRequest): Record<string, unknown> => JSON.parse(anthropicAdapter.prepareChat(request, target).body ?? 'null');
 

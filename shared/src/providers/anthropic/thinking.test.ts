@@ -1,33 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { NO_SAMPLING, type ChatMessage, type ChatRequest, type ReasoningEffort } from '../../canonical/chat.ts';
 import type { UpstreamTarget } from '../adapter.ts';
+import { apiKeyTarget, chatRequest } from '../testing/requests.ts';
 import { anthropicAdapter } from './adapter.ts';
 import { thinkingStyle } from './thinking.ts';
 
-const target = (upstreamModel: string): UpstreamTarget => ({
-  provider: 'anthropic',
-  origin: 'https://api.anthropic.com',
-  basePath: '/v1',
-  upstreamModel,
-  credential: { kind: 'api_key', apiKey: 'sk-ant-api03-test-key' },
-  extraHeaders: {},
-});
+const target = (upstreamModel: string): UpstreamTarget => apiKeyTarget('anthropic', 'https://api.anthropic.com/v1', upstreamModel, 'sk-ant-api03-test-key');
 
-const base: ChatRequest = {
-  model: 'm',
-  messages: [{ role: 'user', content: [{ type: 'text', text: 'Think.' }], name: null }],
-  tools: [],
-  toolChoice: null,
-  parallelToolCalls: null,
-  responseFormat: null,
-  sampling: NO_SAMPLING,
-  maxOutputTokens: null,
-  n: 1,
-  stream: false,
-  includeUsage: false,
-  reasoningEffort: 'medium',
-  user: null,
-};
+const base: ChatRequest = chatRequest({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Think.' }], name: null }], reasoningEffort: 'medium' });
 
 const NEW = 'claude-opus-4-6';
 const OLD = 'claude-sonnet-4-5-20250929';

@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { NO_SAMPLING, type ChatRequest } from '../../canonical/chat.ts';
+import type { ChatRequest } from '../../canonical/chat.ts';
 import { GatewayError } from '../../errors.ts';
 import type { UpstreamTarget } from '../adapter.ts';
 import type { Credential } from '../credentials.ts';
 import { adapterFor } from '../registry.ts';
+import { chatRequest as oneMessage } from '../testing/requests.ts';
 import { azureOpenAIAdapter, azureResponsesAdapter } from './adapter.ts';
 
-function chatRequest(overrides: Partial<ChatRequest> = {}): ChatRequest {
-  return {
-    model: 'resale/gpt-4o',
-    messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }], name: null }],
-    tools: [],
-    toolChoice: null,
-    parallelToolCalls: null,
-    responseFormat: null,
-    sampling: { ...NO_SAMPLING, stop: [] },
-    maxOutputTokens: null,
-    n: 1,
-    stream: false,
-    includeUsage: false,
-    reasoningEffort: null,
-    user: null,
-    ...overrides,
-  };
-}
+const chatRequest = (overrides: Partial<ChatRequest> = {}): ChatRequest => oneMessage({ model: 'resale/gpt-4o', ...overrides });
 
 const KEY = '0123456789abcdef0123456789abcdef';
 const azure = (overrides: Partial<Extract<Credential, { kind: 'azure' }>> = {}): Credential => ({

@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { NO_SAMPLING, type ChatRequest } from '../../canonical/chat.ts';
+import type { ChatRequest } from '../../canonical/chat.ts';
 import { adapterFor } from '../registry.ts';
+import { chatRequest } from '../testing/requests.ts';
 import { bedrockAdapter, createBedrockAdapter } from './adapter.ts';
 import { messageStart } from './__fixtures__/captures.ts';
 
-const request: ChatRequest = {
-  model: 'byok/nova',
-  messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }], name: null }],
-  tools: [],
-  toolChoice: null,
-  parallelToolCalls: null,
-  responseFormat: null,
-  sampling: { ...NO_SAMPLING },
-  maxOutputTokens: null,
-  n: 1,
-  stream: false,
-  includeUsage: false,
-  reasoningEffort: null,
-  user: null,
-};
+const request: ChatRequest = chatRequest({ model: 'byok/nova' });
 
 describe('Bedrock adapter', () => {
   it('is the registered adapter of the bedrock protocol, with no native client format', () => {

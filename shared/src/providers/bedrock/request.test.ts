@@ -3,6 +3,7 @@ import { NO_SAMPLING, type ChatMessage, type ChatRequest } from '../../canonical
 import { GatewayError } from '../../errors.ts';
 import type { PreparedRequest, UpstreamTarget } from '../adapter.ts';
 import type { Credential } from '../credentials.ts';
+import { chatRequest } from '../testing/requests.ts';
 import { bedrockAdapter } from './adapter.ts';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
@@ -21,24 +22,7 @@ function target(over: Partial<UpstreamTarget> = {}): UpstreamTarget {
   };
 }
 
-function chat(over: Partial<ChatRequest> = {}): ChatRequest {
-  return {
-    model: 'byok/claude-3-5-sonnet',
-    messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }], name: null }],
-    tools: [],
-    toolChoice: null,
-    parallelToolCalls: null,
-    responseFormat: null,
-    sampling: { ...NO_SAMPLING },
-    maxOutputTokens: null,
-    n: 1,
-    stream: false,
-    includeUsage: false,
-    reasoningEffort: null,
-    user: null,
-    ...over,
-  };
-}
+const chat = (over: Partial<ChatRequest> = {}): ChatRequest => chatRequest({ model: 'byok/claude-3-5-sonnet', ...over });
 
 const user = (text: string): ChatMessage => ({ role: 'user', content: [{ type: 'text', text }], name: null });
 const bodyOf = (prepared: PreparedRequest): unknown => JSON.parse(prepared.body ?? 'null');

@@ -3,38 +3,12 @@ import { NO_SAMPLING, type ChatMessage, type ChatRequest } from '../../canonical
 import { GatewayError } from '../../errors.ts';
 import type { UpstreamTarget } from '../adapter.ts';
 import { adapterFor } from '../registry.ts';
+import { apiKeyTarget, chatRequest as oneMessage } from '../testing/requests.ts';
 import { openAIResponsesAdapter } from './adapter.ts';
 
-function chatRequest(overrides: Partial<ChatRequest> = {}): ChatRequest {
-  return {
-    model: 'resale/gpt-4.1',
-    messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }], name: null }],
-    tools: [],
-    toolChoice: null,
-    parallelToolCalls: null,
-    responseFormat: null,
-    sampling: { ...NO_SAMPLING, stop: [] },
-    maxOutputTokens: null,
-    n: 1,
-    stream: false,
-    includeUsage: false,
-    reasoningEffort: null,
-    user: null,
-    ...overrides,
-  };
-}
+const chatRequest = (overrides: Partial<ChatRequest> = {}): ChatRequest => oneMessage({ model: 'resale/gpt-4.1', ...overrides });
 
-function target(overrides: Partial<UpstreamTarget> = {}): UpstreamTarget {
-  return {
-    provider: 'openai-responses',
-    origin: 'https://api.openai.com',
-    basePath: '/v1',
-    upstreamModel: 'gpt-4.1-2025-04-14',
-    credential: { kind: 'api_key', apiKey: 'sk-test-key-0123' },
-    extraHeaders: {},
-    ...overrides,
-  };
-}
+const target = (overrides: Partial<UpstreamTarget> = {}): UpstreamTarget => apiKeyTarget('openai-responses', 'https://api.openai.com/v1', 'gpt-4.1-2025-04-14', 'sk-test-key-0123', overrides);
 
 const bodyOf = (request: ChatRequest): Record<string, unknown> => JSON.parse(openAIResponsesAdapter.prepareChat(request, target()).body!) as Record<string, unknown>;
 const PLAIN = { model: 'gpt-4.1-2025-04-14', input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] }], store: false };

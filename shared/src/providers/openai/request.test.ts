@@ -2,38 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { NO_SAMPLING, type ChatMessage, type ChatRequest } from '../../canonical/chat.ts';
 import type { UpstreamTarget } from '../adapter.ts';
 import { PROVIDERS, type ProviderId } from '../catalog.ts';
+import { apiKeyTarget, chatRequest as oneMessage } from '../testing/requests.ts';
 import { openAIAdapter } from './adapter.ts';
 
-function chatRequest(overrides: Partial<ChatRequest> = {}): ChatRequest {
-  return {
-    model: 'resale/gpt-4o',
-    messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }], name: null }],
-    tools: [],
-    toolChoice: null,
-    parallelToolCalls: null,
-    responseFormat: null,
-    sampling: { ...NO_SAMPLING, stop: [] },
-    maxOutputTokens: null,
-    n: 1,
-    stream: false,
-    includeUsage: false,
-    reasoningEffort: null,
-    user: null,
-    ...overrides,
-  };
-}
+const chatRequest = (overrides: Partial<ChatRequest> = {}): ChatRequest => oneMessage({ model: 'resale/gpt-4o', ...overrides });
 
-function target(overrides: Partial<UpstreamTarget> = {}): UpstreamTarget {
-  return {
-    provider: 'openai',
-    origin: 'https://api.openai.com',
-    basePath: '/v1',
-    upstreamModel: 'gpt-4o-2024-08-06',
-    credential: { kind: 'api_key', apiKey: 'sk-test-key-0123' },
-    extraHeaders: {},
-    ...overrides,
-  };
-}
+const target = (overrides: Partial<UpstreamTarget> = {}): UpstreamTarget => apiKeyTarget('openai', 'https://api.openai.com/v1', 'gpt-4o-2024-08-06', 'sk-test-key-0123', overrides);
 
 const bodyOf = (request: ChatRequest, to: UpstreamTarget = target()): Record<string, unknown> =>
   JSON.parse(openAIAdapter.prepareChat(request, to).body!) as Record<string, unknown>;
