@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StreamEvent } from '../../canonical/events.ts';
 import { usage, type Usage } from '../../canonical/usage.ts';
+import { BONJOUR, parisToolCalls } from '../testing/conversations.ts';
 import {
   decodeWith,
   encode,
@@ -55,9 +56,7 @@ const captures: Capture[] = [
     events: [
       { type: 'start', id: 'msg_01Xq7TextStreamBonjour', model: 'claude-sonnet-4-5-20250929', created: NOW_SECONDS },
       { type: 'usage', usage: usage({ input: 19, output: 1 }) },
-      { type: 'text', choice: 0, text: 'Bonjour' },
-      { type: 'text', choice: 0, text: ' à tous' },
-      { type: 'text', choice: 0, text: ' 👋' },
+      ...BONJOUR,
       { type: 'finish', choice: 0, reason: 'stop' },
       { type: 'usage', usage: usage({ input: 19, output: 8 }) },
     ],
@@ -71,13 +70,7 @@ const captures: Capture[] = [
       { type: 'usage', usage: usage({ input: 611, output: 3 }) },
       { type: 'text', choice: 0, text: "I'll look up both." },
       // Content block 1 is the choice's first tool call, block 2 its second.
-      { type: 'tool_call', choice: 0, index: 0, id: 'toolu_01WeatherParisA1b2C3d4', name: 'get_weather', arguments: '' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: '{"lo' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: 'cation": "Par' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: 'is, France"}' },
-      { type: 'tool_call', choice: 0, index: 1, id: 'toolu_01TimeParisE5f6G7h8', name: 'get_local_time', arguments: '' },
-      { type: 'tool_call', choice: 0, index: 1, id: null, name: null, arguments: '{"timezone"' },
-      { type: 'tool_call', choice: 0, index: 1, id: null, name: null, arguments: ': "Europe/Paris"}' },
+      ...parisToolCalls('toolu_01WeatherParisA1b2C3d4', 'toolu_01TimeParisE5f6G7h8'),
       { type: 'finish', choice: 0, reason: 'tool_calls' },
       { type: 'usage', usage: usage({ input: 611, output: 104 }) },
     ],

@@ -4,6 +4,7 @@ import type { StreamEvent } from '../../canonical/events.ts';
 import { usage } from '../../canonical/usage.ts';
 import { encodeEventStreamMessage } from '../../wire/event-stream.ts';
 import type { DecodedFrame, StreamLimits } from '../adapter.ts';
+import { BONJOUR, parisToolCalls } from '../testing/conversations.ts';
 import { cuts, eventsOf, fixtures, LIMITS, split, wellFormed, type EventRules } from '../testing/stream-harness.ts';
 import { buildCaptures, concat, event, exception, hostilePrelude, messageStart, text, toolInput, toolStart } from './__fixtures__/captures.ts';
 import { createBedrockAdapter } from './adapter.ts';
@@ -50,9 +51,7 @@ const captures: Capture[] = [
     error: null,
     events: [
       start,
-      { type: 'text', choice: 0, text: 'Bonjour' },
-      { type: 'text', choice: 0, text: ' à tous' },
-      { type: 'text', choice: 0, text: ' 👋' },
+      ...BONJOUR,
       { type: 'finish', choice: 0, reason: 'stop' },
       { type: 'usage', usage: usage({ input: 21, output: 6 }) },
     ],
@@ -65,13 +64,7 @@ const captures: Capture[] = [
       start,
       { type: 'text', choice: 0, text: 'Let me check both.' },
       // Block 1 is the first tool call, block 2 the second: tool-call indexes count calls only.
-      { type: 'tool_call', choice: 0, index: 0, id: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q', name: 'get_weather', arguments: '' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: '{"lo' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: 'cation": "Par' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: 'is, France"}' },
-      { type: 'tool_call', choice: 0, index: 1, id: 'tooluse_Q3a9xYb2TkWc0pLm7NvR1s', name: 'get_local_time', arguments: '' },
-      { type: 'tool_call', choice: 0, index: 1, id: null, name: null, arguments: '{"timezone"' },
-      { type: 'tool_call', choice: 0, index: 1, id: null, name: null, arguments: ': "Europe/Paris"}' },
+      ...parisToolCalls('tooluse_kZJMlvQmRJ6eAyJE5GIl7Q', 'tooluse_Q3a9xYb2TkWc0pLm7NvR1s'),
       { type: 'finish', choice: 0, reason: 'tool_calls' },
       { type: 'usage', usage: usage({ input: 412, output: 96 }) },
     ],

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StreamEvent } from '../../canonical/events.ts';
 import { usage } from '../../canonical/usage.ts';
+import { BONJOUR, parisToolCalls } from '../testing/conversations.ts';
 import {
   cuts,
   decodeWith,
@@ -45,9 +46,7 @@ const captures: Capture[] = [
     terminated: true,
     events: [
       { type: 'start', id: 'resp_68b1c0ffee0001text', model: 'gpt-4.1-mini-2025-04-14', created: 1756300000 },
-      { type: 'text', choice: 0, text: 'Bonjour' },
-      { type: 'text', choice: 0, text: ' à tous' },
-      { type: 'text', choice: 0, text: ' 👋' },
+      ...BONJOUR,
       { type: 'finish', choice: 0, reason: 'stop' },
       { type: 'usage', usage: usage({ input: 21, output: 6 }) },
     ],
@@ -58,13 +57,7 @@ const captures: Capture[] = [
     events: [
       { type: 'start', id: 'resp_68b1c0ffee0002tools', model: 'gpt-4.1-2025-04-14', created: 1756300100 },
       // Each function_call item is the choice's next tool call; its call_id is the call's id.
-      { type: 'tool_call', choice: 0, index: 0, id: 'call_Yz1AbCdEf2GhIjKlMn3OpQ', name: 'get_weather', arguments: '' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: '{"lo' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: 'cation": "Par' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: 'is, France"}' },
-      { type: 'tool_call', choice: 0, index: 1, id: 'call_Rs4TuVwXyZ5aBcDeFg6HiJ', name: 'get_local_time', arguments: '' },
-      { type: 'tool_call', choice: 0, index: 1, id: null, name: null, arguments: '{"timezone"' },
-      { type: 'tool_call', choice: 0, index: 1, id: null, name: null, arguments: ': "Europe/Paris"}' },
+      ...parisToolCalls('call_Yz1AbCdEf2GhIjKlMn3OpQ', 'call_Rs4TuVwXyZ5aBcDeFg6HiJ'),
       { type: 'finish', choice: 0, reason: 'tool_calls' },
       { type: 'usage', usage: usage({ input: 82, output: 47 }) },
     ],

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { StreamEvent } from '../../canonical/events.ts';
 import { usage } from '../../canonical/usage.ts';
 import { UpstreamFormatError } from '../adapter.ts';
+import { BONJOUR, parisToolCalls } from '../testing/conversations.ts';
 import {
   decodeWith,
   encode,
@@ -40,9 +41,7 @@ const captures: Capture[] = [
     terminated: true,
     events: [
       { type: 'start', id: 'chatcmpl-AbC123', model: 'gpt-4o-mini-2024-07-18', created: 1732270000 },
-      { type: 'text', choice: 0, text: 'Bonjour' },
-      { type: 'text', choice: 0, text: ' à tous' },
-      { type: 'text', choice: 0, text: ' 👋' },
+      ...BONJOUR,
       { type: 'finish', choice: 0, reason: 'stop' },
       { type: 'usage', usage: usage({ input: 21, output: 6 }) },
     ],
@@ -52,13 +51,7 @@ const captures: Capture[] = [
     terminated: true,
     events: [
       { type: 'start', id: 'chatcmpl-B9xTool4Parallel', model: 'gpt-4o-2024-08-06', created: 1741570000 },
-      { type: 'tool_call', choice: 0, index: 0, id: 'call_Yz1AbCdEf2GhIjKlMn3OpQ', name: 'get_weather', arguments: '' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: '{"lo' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: 'cation": "Par' },
-      { type: 'tool_call', choice: 0, index: 0, id: null, name: null, arguments: 'is, France"}' },
-      { type: 'tool_call', choice: 0, index: 1, id: 'call_Rs4TuVwXyZ5aBcDeFg6HiJ', name: 'get_local_time', arguments: '' },
-      { type: 'tool_call', choice: 0, index: 1, id: null, name: null, arguments: '{"timezone"' },
-      { type: 'tool_call', choice: 0, index: 1, id: null, name: null, arguments: ': "Europe/Paris"}' },
+      ...parisToolCalls('call_Yz1AbCdEf2GhIjKlMn3OpQ', 'call_Rs4TuVwXyZ5aBcDeFg6HiJ'),
       { type: 'finish', choice: 0, reason: 'tool_calls' },
       { type: 'usage', usage: usage({ input: 82, output: 47 }) },
     ],
