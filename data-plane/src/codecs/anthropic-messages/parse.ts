@@ -1,5 +1,5 @@
 import { jsonObjectBody } from '../json-body.ts';
-import { GatewayError, NO_SAMPLING, type ChatRequest, type JsonObject, type ReasoningEffort, type ResponseFormat, type ThinkingConfig, type ToolChoice, type ToolDefinition } from '@tollgate/shared';
+import { NO_SAMPLING, type ChatRequest, type JsonObject, type ReasoningEffort, type ResponseFormat, type ThinkingConfig, type ToolChoice, type ToolDefinition } from '@tollgate/shared';
 import { cacheControl, conversation, markLastBlock, systemMessage } from './content.ts';
 import { array, boolean, integer, invalid, number, object, oneOf, optional, shown, string, unsupported, type Fields } from './fields.ts';
 import { LIMITS } from './limits.ts';

@@ -60,7 +60,7 @@ export class ResponsesStreamRenderer implements StreamRenderer {
   private reason: FinishReason | null = null;
   private passed: PassedResponse | null = null;
 
-  constructor(private readonly ctx: RenderContext) {
+  constructor(ctx: RenderContext) {
     this.ids = new OutputIds(ctx.requestId);
     this.id = this.ids.response(null);
     this.model = ctx.model;
