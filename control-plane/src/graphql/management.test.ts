@@ -198,6 +198,34 @@ orgs:
     expect((await apply(exported)).data.changes).toEqual([]);
   });
 
+  it('carries key limits and metadata, org ceilings, overdraft and low-balance threshold both ways, exactly', async () => {
+    const suffix = unique('l');
+    const withLimits = (rpm: number) =>
+      document(suffix).replace(
+        `    keys:
+      - name: production
+`,
+        `    limits: { concurrency: 40, dailyCreditLimit: "100" }
+    overdraft: "2.5"
+    lowBalanceThreshold: "10"
+    keys:
+      - name: production
+        limits: { requestsPerMinute: ${rpm}, models: [m-${suffix}, "cheap/*"], monthlyCreditLimit: "25" }
+        metadata: { team: search, env: prod }
+`,
+      );
+    expect((await apply(withLimits(60))).typename).toBe('MutationApplyConfigSuccess');
+    const org = (await h.gql(`query($s: String) { org(slug: $s) { overdraft lowBalanceThreshold limits { concurrency dailyCreditLimit } apiKeys { edges { node { limits { requestsPerMinute models monthlyCreditLimit } metadata { key value } } } } } }`, { s: `org-${suffix}` })).data!.org;
+    expect(org).toEqual({
+      overdraft: '2.5', lowBalanceThreshold: '10', limits: { concurrency: 40, dailyCreditLimit: '100' },
+      apiKeys: { edges: [{ node: { limits: { requestsPerMinute: 60, models: [`m-${suffix}`, 'cheap/*'], monthlyCreditLimit: '25' }, metadata: [{ key: 'env', value: 'prod' }, { key: 'team', value: 'search' }] } }] },
+    });
+    expect((await apply(withLimits(60))).data.changes).toEqual([]);
+    const exported = (await h.gql(`{ exportConfig }`)).data!.exportConfig as string;
+    expect((await apply(exported)).data.changes).toEqual([]);
+    expect((await apply(withLimits(30))).data.changes).toEqual([{ action: 'update', kind: 'key', name: `org-${suffix}/production`, fields: ['limits'] }]);
+  });
+
   it('refuses a malformed document with a typed error', async () => {
     expect((await apply('version: 2')).typename).toBe('ValidationError');
     expect((await apply('{ not yaml')).typename).toBe('ValidationError');

@@ -3,6 +3,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { Db } from '../db/connect.ts';
 import { ValidationError } from '../errors.ts';
 import { createApiKey, updateApiKey } from './api-keys.ts';
+import { creditsFromDoc, limitsDoc, limitsFromDoc, metadataFromDoc, sameLimits, sameMetadata, type LimitsDoc } from './declarative-limits.ts';
 import { setOrgAllowedTiers } from './access.ts';
 import { createChannel, updateChannel } from './channels.ts';
 import type { ServiceContext } from './context.ts';
@@ -76,7 +77,12 @@ export interface ConfigDocument {
     defaultTier?: Tier;
     allowedTiers?: Tier[] | null;
     plan?: string | null;
-    keys?: { name: string; allowedTiers?: Tier[] | null; expiresAt?: string | null }[];
+    /** The org's ceilings over all its keys (the whole set: a field left out has no limit). */
+    limits?: LimitsDoc | null;
+    /** Credits the balance may go below zero. */
+    overdraft?: string;
+    lowBalanceThreshold?: string | null;
+    keys?: { name: string; allowedTiers?: Tier[] | null; expiresAt?: string | null; limits?: LimitsDoc | null; metadata?: Record<string, string> | null }[];
   }[];
 }
 
@@ -311,13 +317,35 @@ export async function applyConfig(ctx: ServiceContext, doc: ConfigDocument, opti
       if (o.plan !== null && !plan && !options.dryRun) throw new ValidationError(`org ${o.slug}: no plan named "${o.plan}"`, 'plan');
       if ((plan?.id ?? null) !== target.planId) await orgAct({ action: 'update', kind: 'org', name: o.slug, fields: ['plan'] }, () => setOrgPlan(ctx, target.id, plan?.id ?? null));
     }
+    const money: { fields: string[]; input: Parameters<typeof updateOrg>[1] } = { fields: [], input: { id: target.id } };
+    if (o.limits !== undefined && !sameLimits(target, o.limits, `orgs.${o.slug}.limits`)) {
+      money.fields.push('limits');
+      money.input.limits = limitsFromDoc(o.limits, `orgs.${o.slug}.limits`);
+    }
+    if (o.overdraft !== undefined && (creditsFromDoc(o.overdraft, `orgs.${o.slug}.overdraft`) ?? 0n) !== target.overdraft) {
+      money.fields.push('overdraft');
+      money.input.overdraft = creditsFromDoc(o.overdraft, `orgs.${o.slug}.overdraft`) ?? 0n;
+    }
+    if (o.lowBalanceThreshold !== undefined && creditsFromDoc(o.lowBalanceThreshold, `orgs.${o.slug}.lowBalanceThreshold`) !== target.lowBalanceThreshold) {
+      money.fields.push('lowBalanceThreshold');
+      money.input.lowBalanceThreshold = creditsFromDoc(o.lowBalanceThreshold, `orgs.${o.slug}.lowBalanceThreshold`);
+    }
+    if (money.fields.length > 0) await orgAct({ action: 'update', kind: 'org', name: o.slug, fields: money.fields }, () => updateOrg(ctx, money.input));
     for (const k of o.keys ?? []) {
       const existingKey = await db.query.apiKeys.findFirst({ where: { orgId: target.id, name: k.name } });
       const expiresAt = k.expiresAt ? new Date(k.expiresAt) : k.expiresAt === null ? null : undefined;
       if (!existingKey) {
         await act({ action: 'create', kind: 'key', name: `${o.slug}/${k.name}`, fields: [] }, async () => {
           // Configuration's keys are the org's, even when the operator applying it is a member.
-          const created = await createApiKey(ctx, { orgId: target.id, name: k.name, allowedTiers: k.allowedTiers, expiresAt, serviceKey: true }, options.createdBy ?? null);
+          const created = await createApiKey(
+            ctx,
+            {
+              orgId: target.id, name: k.name, allowedTiers: k.allowedTiers, expiresAt, serviceKey: true,
+              ...(k.limits !== undefined ? { limits: limitsFromDoc(k.limits, `${o.slug}/${k.name}.limits`) } : {}),
+              ...(k.metadata !== undefined ? { metadata: metadataFromDoc(k.metadata, `${o.slug}/${k.name}.metadata`) } : {}),
+            },
+            options.createdBy ?? null,
+          );
           createdKeys.push({ org: o.slug, name: k.name, secret: created.secret });
         });
         continue;
@@ -326,7 +354,19 @@ export async function applyConfig(ctx: ServiceContext, doc: ConfigDocument, opti
         { allowedTiers: existingKey.allowedTiers, expiresAt: existingKey.expiresAt?.toISOString() ?? null },
         { allowedTiers: k.allowedTiers, expiresAt: expiresAt === undefined ? undefined : (expiresAt?.toISOString() ?? null) },
       );
-      if (fields.length > 0) await act({ action: 'update', kind: 'key', name: `${o.slug}/${k.name}`, fields }, () => updateApiKey(ctx, { id: existingKey.id, allowedTiers: k.allowedTiers, expiresAt }));
+      const limitsChanged = k.limits !== undefined && !sameLimits(existingKey, k.limits, `${o.slug}/${k.name}.limits`);
+      const metadataChanged = k.metadata !== undefined && !sameMetadata(existingKey.metadata, k.metadata, `${o.slug}/${k.name}.metadata`);
+      if (limitsChanged) fields.push('limits');
+      if (metadataChanged) fields.push('metadata');
+      if (fields.length > 0) {
+        await act({ action: 'update', kind: 'key', name: `${o.slug}/${k.name}`, fields }, () =>
+          updateApiKey(ctx, {
+            id: existingKey.id, allowedTiers: k.allowedTiers, expiresAt,
+            ...(limitsChanged ? { limits: limitsFromDoc(k.limits!, `${o.slug}/${k.name}.limits`) } : {}),
+            ...(metadataChanged ? { metadata: metadataFromDoc(k.metadata!, `${o.slug}/${k.name}.metadata`) } : {}),
+          }),
+        );
+      }
     }
   }
   await applyMarkups(ctx, doc, act, options);
@@ -375,9 +415,20 @@ export async function exportConfig(db: Db): Promise<ConfigDocument> {
     })),
     orgs: orgs.map((o) => ({
       slug: o.slug ?? o.id, name: o.name, defaultTier: o.defaultTier, allowedTiers: o.allowedTiers, plan: o.plan?.name ?? null,
-      keys: o.apiKeys.map((k) => ({ name: k.name, allowedTiers: k.allowedTiers, expiresAt: k.expiresAt?.toISOString() ?? null })),
+      ...optional('limits', limitsDoc(o)),
+      ...(o.overdraft !== 0n ? { overdraft: formatCredits(o.overdraft) } : {}),
+      ...optional('lowBalanceThreshold', o.lowBalanceThreshold === null ? null : formatCredits(o.lowBalanceThreshold)),
+      keys: o.apiKeys.map((k) => ({
+        name: k.name, allowedTiers: k.allowedTiers, expiresAt: k.expiresAt?.toISOString() ?? null,
+        ...optional('limits', limitsDoc(k)), ...optional('metadata', k.metadata),
+      })),
     })),
   };
+}
+
+/** `{ name: value }` when there is a value, else nothing (exports leave out what is not set). */
+function optional<K extends string, V>(name: K, value: V | null): { [P in K]?: V } {
+  return (value === null ? {} : { [name]: value }) as { [P in K]?: V };
 }
 
 export function configToYaml(doc: ConfigDocument): string {
