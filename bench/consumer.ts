@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { orgKeys, USAGE_SHARDS, usageStream } from '@tollgate/shared';
 import { streamConsumed } from './metering.ts';
+import type { CpuSource } from './proc.ts';
 import { sleep } from './stats.ts';
 
 /**
@@ -18,6 +19,8 @@ export interface ConsumerOptions {
   origin: string;
   apiKey: string;
   events: number;
+  /** The control plane, Postgres and Redis: their CPU time per event carries across machines. */
+  cpu: CpuSource[];
 }
 
 export interface ConsumerResult {
@@ -25,6 +28,8 @@ export interface ConsumerResult {
   appendMs: number;
   totalMs: number;
   eventsPerSecond: number;
+  /** CPU time per event, by process, from the first append until the last acknowledgement. */
+  cpuPerEventUs: Record<string, number>;
   recorded: number;
   ok: boolean;
   problems: string[];
@@ -71,6 +76,8 @@ export async function measureConsumer(options: ConsumerOptions): Promise<Consume
     // Start from an idle consumer: the captured event is written first.
     for (const stop = Date.now() + 30_000; !(await streamConsumed(redis, stream)) && Date.now() < stop; ) await sleep(100);
 
+    const readCpu = async (): Promise<number[]> => Promise.all(options.cpu.map((source) => source.read()));
+    const cpuBefore = await readCpu();
     const started = performance.now();
     let lastId = '';
     for (let from = 0; from < options.events; from += APPEND_BATCH) {
@@ -93,6 +100,8 @@ export async function measureConsumer(options: ConsumerOptions): Promise<Consume
       await sleep(20);
     }
     const totalMs = performance.now() - started;
+    const cpuAfter = await readCpu();
+    const cpuPerEventUs = Object.fromEntries(options.cpu.map((source, i) => [source.label, (cpuAfter[i]! - cpuBefore[i]!) / options.events]));
 
     const rows = await db.query<{ n: number; cost: string }>(
       `select count(*)::int as n, coalesce(sum(cost), 0)::text as cost from usage_records where request_id like $1`,
@@ -116,6 +125,7 @@ export async function measureConsumer(options: ConsumerOptions): Promise<Consume
       appendMs: appended - started,
       totalMs,
       eventsPerSecond: options.events / (totalMs / 1000),
+      cpuPerEventUs,
       recorded,
       ok: problems.length === 0,
       problems,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Process figures from /proc: CPU time (user + system, all threads) and resident memory. CPU per
@@ -32,6 +32,44 @@ export interface CpuSource {
 
 export function processCpu(label: string, pid: number): CpuSource {
   return { label, read: async () => cpuMicros(pid) };
+}
+
+/**
+ * A Postgres server's CPU time, found by the port in its URL: the postmaster's and its live
+ * backends' own time, plus what exited children left in the postmaster's (cutime, cstime).
+ */
+export function postgresCpu(label: string, url: string): CpuSource {
+  const port = new URL(url).port;
+  const fields = (pid: string): string[] => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  return {
+    label,
+    async read() {
+      const pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+      const postmaster = pids.find((pid) => {
+        try {
+          const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+          return argv[0]!.endsWith('/postgres') && argv[argv.indexOf('-p') + 1] === port;
+        } catch {
+          return false; // exited meanwhile
+        }
+      });
+      if (!postmaster) throw new Error(`no postgres listening on port ${port}`);
+      let ticks = 0;
+      for (const pid of pids) {
+        try {
+          const f = fields(pid);
+          if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+          else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+        } catch {
+          // exited meanwhile: its time is in the postmaster's cutime now
+        }
+      }
+      return (ticks * 1_000_000) / TICKS_PER_SECOND;
+    },
+  };
 }
 
 /** Redis's own CPU time (INFO cpu), in microseconds. */

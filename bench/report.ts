@@ -1,9 +1,23 @@
+import { cpus } from 'node:os';
 import type { ConsumerResult } from './consumer.ts';
 import type { LoadResult } from './load.ts';
 import type { MeteringResult } from './metering.ts';
 import type { OpenStreamsResult } from './open-streams.ts';
 import type { StreamRun } from './streams.ts';
 import type { SystemName } from './systems.ts';
+
+/**
+ * CPU per event of the processes writing usage (the figure that carries across machines), and the
+ * rate they would reach with this machine's cores to themselves (wall time shares them with
+ * everything else running).
+ */
+function consumerCpuLine(perEvent: Record<string, number> | undefined): string {
+  const entries = Object.entries(perEvent ?? {});
+  if (entries.length === 0) return '';
+  const total = entries.reduce((sum, [, us]) => sum + us, 0);
+  const ceiling = (cpus().length * 1_000_000) / total;
+  return `\n  CPU per event: ${entries.map(([label, us]) => `${label} ${us.toFixed(1)} µs`).join(' · ')} = ${total.toFixed(1)} µs; with the ${cpus().length} cores to themselves: ${int(ceiling)} events/s`;
+}
 
 /** The figures of one run (written as JSON) and their rendering as tables. */
 export interface SystemResult {
@@ -214,7 +228,8 @@ export function render(results: BenchResults): string {
   if (consumer) {
     parts.push(
       `Usage consumer (Redis stream → Postgres): ${int(consumer.events)} events in ${(consumer.totalMs / 1000).toFixed(2)} s = ` +
-        `${int(consumer.eventsPerSecond)} events/s (appended in ${(consumer.appendMs / 1000).toFixed(2)} s) — ${consumer.ok ? 'all written exactly' : `FAIL: ${consumer.problems.join('; ')}`}`,
+        `${int(consumer.eventsPerSecond)} events/s (appended in ${(consumer.appendMs / 1000).toFixed(2)} s) — ${consumer.ok ? 'all written exactly' : `FAIL: ${consumer.problems.join('; ')}`}` +
+        consumerCpuLine(consumer.cpuPerEventUs),
     );
   }
 

@@ -7,7 +7,7 @@ import { checkWrk, runLoad, stopLoad, type LoadResult } from './load.ts';
 import { checkMetering } from './metering.ts';
 import { holdOpenStreams } from './open-streams.ts';
 import { parseOptions, USAGE, type BenchOptions, type Measurement } from './options.ts';
-import { baselineRss, processCpu, redisCpu, rssMegabytes, type CpuSource } from './proc.ts';
+import { baselineRss, postgresCpu, processCpu, redisCpu, rssMegabytes, type CpuSource } from './proc.ts';
 import { checkTargets, computeRatios, render, type BenchResults, type SystemResult } from './report.ts';
 import { measureStreams } from './streams.ts';
 import { direct, startEmbedded, startFloor, startRedisMode, startUpstream, type System, type SystemName, type Upstream } from './systems.ts';
@@ -158,6 +158,7 @@ async function measureSystem(system: System, upstream: Upstream, options: BenchO
     result.consumer = await measureConsumer({
       redisUrl: system.tollgate.redisUrl, databaseUrl: system.tollgate.databaseUrl, origin: system.origin, apiKey: system.apiKey!,
       events: options.consumerEvents,
+      cpu: [processCpu('control plane', system.pids['control plane']!), postgresCpu('postgres', system.tollgate.databaseUrl), redisCpu('redis', system.tollgate.redisUrl)],
     });
     log(`[${system.name}]   ${Math.round(result.consumer.eventsPerSecond)} events/s`);
   }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { usage, type LogFields, type Logger, type UsageEvent } from '@tollgate/shared';
+import { usage, type LogFields, type Logger, type StateStore, type UsageEvent } from '@tollgate/shared';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeAdapters } from '../../../test/support/stores.ts';
+import { remoteStoreAdapter, storeAdapters } from '../../../test/support/stores.ts';
 import { ledgerEntries, orgs, usageDeadLetters, usageRecords } from '../db/schema/index.ts';
 import { createHarness, mutate, type Harness } from '../testing/harness.ts';
 import { seedStoreBalance } from './balances.ts';
@@ -23,7 +23,8 @@ async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise
   }
 }
 
-describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) => {
+// Also over the in-process store reached through a message port, as embedded mode's worker reaches it.
+describe.each([...storeAdapters, remoteStoreAdapter])('usage consumer over the %s store', (_name, make) => {
   let h: Harness;
   let cleanupStore: () => Promise<void>;
   let orgId: string;
@@ -293,5 +294,77 @@ describe.each(storeAdapters)('usage consumer over the %s store', (_name, make) =
     });
     const entries = await h.database.db.query.ledgerEntries.findMany({ where: { requestId: fee.requestId } });
     expect(entries).toEqual([expect.objectContaining({ amount: -51n, kind: 'byok_fee', reason: 'byok fee: gpt-4o-mini (groq)', idempotencyKey: `usage:${fee.requestId}` })]);
+  });
+  it('writes a batch bigger than one statement whole: every record, every debit, once', async () => {
+    const { orgId: own, keyId: ownKey } = await ownOrg();
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-big' });
+    // More than two statements' worth of rows (2,000 each), every third request free.
+    const events = Array.from({ length: 4_100 }, (_, i) => event(BigInt(i % 3 === 0 ? 0 : (i % 7) + 1), { orgId: own, keyId: ownKey }));
+    const deliveries = events.map((e, i) => ({ id: `7-${i}`, payload: JSON.stringify(e), storeDebited: true }));
+    const seen: string[] = [];
+    consumer.onConsumed((ids) => seen.push(...ids));
+    const start = await ledgerBalance(h.database.db, own);
+    await consumer.process(deliveries);
+    const charged = events.filter((e) => BigInt(e.cost) > 0n);
+    const total = charged.reduce((sum, e) => sum + BigInt(e.cost), 0n);
+    const count = async () => (await h.database.db.select({ requestId: usageRecords.requestId }).from(usageRecords).where(eq(usageRecords.orgId, own))).length;
+    expect(await count()).toBe(events.length);
+    expect((await h.database.db.select().from(ledgerEntries).where(eq(ledgerEntries.orgId, own))).filter((e) => e.kind === 'usage')).toHaveLength(charged.length);
+    expect(await ledgerBalance(h.database.db, own)).toBe(start - total);
+    expect(new Set(seen)).toEqual(new Set(events.map((e) => e.requestId)));
+    // The same batch again (redelivered after a crash before its acknowledgement) adds nothing.
+    await consumer.process(deliveries);
+    expect(await count()).toBe(events.length);
+    expect(await ledgerBalance(h.database.db, own)).toBe(start - total);
+  });
+
+  it('loses nothing and doubles nothing when it dies with pipelined batches in flight', async () => {
+    const { orgId: own, keyId: ownKey } = await ownOrg();
+    // Drain what earlier tests left, so the batches below are exactly these events.
+    const drain = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-drain' });
+    await drain.close();
+    // Three batches (reads of up to 1,000): one of them never acknowledged, the others written around it.
+    const events = Array.from({ length: 2_300 }, (_, i) => event(BigInt((i % 5) + 1), { orgId: own, keyId: ownKey }));
+    for (const e of events) await settle(e);
+    // The first consumer dies after committing its second batch and before acknowledging it: its
+    // acknowledgement never returns (the process is gone), while other batches go on around it.
+    let acks = 0;
+    let died!: () => void;
+    const dead = new Promise<void>((resolve) => (died = resolve));
+    const ackUsage = async (ids: string[]): Promise<void> => {
+      if (++acks === 2) {
+        died();
+        return new Promise<void>(() => {});
+      }
+      return h.store.ackUsage(ids);
+    };
+    const dying = new Proxy(h.store, {
+      get(store, key) {
+        if (key === 'ackUsage') return ackUsage;
+        const value: unknown = Reflect.get(store, key, store);
+        return typeof value === 'function' ? value.bind(store) : value;
+      },
+    }) as StateStore;
+    const first = new UsageConsumer({ db: h.database.db, store: dying, logger: captureLogger(logs), consumerName: 'test-dies', claimIdleMs: 60_000 });
+    first.start();
+    await dead;
+    const written = async () => (await h.database.db.select({ requestId: usageRecords.requestId }).from(usageRecords).where(eq(usageRecords.orgId, own))).length;
+    await until(async () => (await written()) === events.length, 10_000);
+    expect((await h.store.unconsumedUsage(10_000)).length).toBeGreaterThan(0); // committed, never acknowledged
+    // Abandoned, not closed: closing would wait for the acknowledgement that never comes.
+    void first.close();
+    const heir = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-heir', claimIdleMs: 200 });
+    heir.start();
+    try {
+      await until(async () => (await h.store.unconsumedUsage(10)).length === 0, 10_000);
+    } finally {
+      await heir.close();
+    }
+    const total = events.reduce((sum, e) => sum + BigInt(e.cost), 0n);
+    expect(await written()).toBe(events.length);
+    const debits = (await h.database.db.select().from(ledgerEntries).where(eq(ledgerEntries.orgId, own))).filter((e) => e.kind === 'usage');
+    expect(debits).toHaveLength(events.length);
+    expect(debits.reduce((sum, e) => sum - e.amount, 0n)).toBe(total);
+    expect(await ledgerBalance(h.database.db, own)).toBe(1_000_000_000n - total);
   });
 });

@@ -1,17 +1,28 @@
 import { hostname } from 'node:os';
 import { decodeUsageEvent, MAX_RECORDED_ATTEMPTS, silentLogger, UsageEventFormatError, type Logger, type StateStore, type UsageDelivery, type UsageEvent } from '@tollgate/shared';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
+import { insertIgnoringConflicts } from '../db/bulk-insert.ts';
 import { isDataError, sqlState } from '../db/errors.ts';
 import { ledgerEntries, usageDeadLetters, usageRecords } from '../db/schema/index.ts';
 import { applyUndebited } from './balances.ts';
 import { USAGE_KEY_PREFIX } from './ledger.ts';
 
 /** Events read per stream read (per shard: a read may return up to this many from each). */
-const BATCH = 500;
+const BATCH = 1000;
 const BLOCK_MS = 1000;
 /** Events another consumer has held unacknowledged this long are taken over (it died or hangs). */
 export const DEFAULT_CLAIM_IDLE_MS = 15_000;
 const RETRY_MS = 2000;
+/**
+ * Batches written at once, and events in them at most (a read may bring up to BATCH from every
+ * shard; past the bound the loop waits before reading more): while one batch commits, the next
+ * ones are read, decoded and inserted on other connections.
+ */
+const PIPELINE = 4;
+const MAX_EVENTS_IN_FLIGHT = PIPELINE * BATCH;
+/** Rows per INSERT: a batch (up to BATCH from each shard) is written in statements of at most this many. */
+const ROWS_PER_STATEMENT = 2000;
 
 export interface UsageConsumerOptions {
   db: Db;
@@ -27,6 +38,8 @@ export interface UsageConsumerOptions {
  * idempotent on the request id (ON CONFLICT DO NOTHING on both tables), and is acknowledged only
  * after it commits: a crash replays the batch, and the replay adds nothing. The state store's
  * balance was already debited by the data plane at settlement, so nothing is applied there.
+ * Throughput: a batch's rows go in a few statements of one array parameter per column
+ * (db/bulk-insert.ts), and several batches are written at once (loop).
  */
 export class UsageConsumer {
   private readonly db: Db;
@@ -36,7 +49,10 @@ export class UsageConsumer {
   private readonly claimIdleMs: number;
   private running: Promise<void> | null = null;
   private stopping = false;
-  private wake: (() => void) | null = null;
+  /** Sleeping retries, woken by close(). */
+  private readonly wakers = new Set<() => void>();
+  /** Stream ids of the batches being written now. */
+  private readonly pending = new Set<string>();
   private readonly listeners = new Set<(requestIds: string[]) => void>();
 
   constructor(options: UsageConsumerOptions) {
@@ -60,7 +76,7 @@ export class UsageConsumer {
    */
   async close(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    for (const wake of this.wakers) wake();
     await this.running;
     this.running = null;
     for (;;) {
@@ -162,79 +178,113 @@ export class UsageConsumer {
   private async write(items: { delivery: UsageDelivery; event: UsageEvent }[]): Promise<void> {
     if (items.length === 0) return;
     await this.db.transaction(async (tx) => {
-      await tx
-        .insert(usageRecords)
-        .values(items.map(({ delivery, event }) => usageRecordOf(event, delivery.storeDebited || BigInt(event.cost) === 0n)))
-        .onConflictDoNothing({ target: usageRecords.requestId });
+      for (let from = 0; from < items.length; from += ROWS_PER_STATEMENT) {
+        const chunk = items.slice(from, from + ROWS_PER_STATEMENT);
+        const records = chunk.map(({ delivery, event }) => usageRecordOf(event, delivery.storeDebited || BigInt(event.cost) === 0n));
+        await tx.execute(insertIgnoringConflicts(usageRecords, records, { conflict: usageRecords.requestId, orderBy: usageRecords.requestId }));
+      }
       // Free requests leave a usage record but no ledger entry.
-      const debits = items.map((i) => i.event).filter((e) => BigInt(e.cost) > 0n);
+      const debits = items.filter((i) => BigInt(i.event.cost) > 0n).map((i) => ledgerDebitOf(i.event));
       if (debits.length === 0) return;
-      await tx
-        .insert(ledgerEntries)
-        .values(
-          debits.map((e) => ({
-            orgId: e.orgId,
-            amount: -BigInt(e.cost),
-            // The entry's kind is what the event charged: the sell price, or the BYOK fee.
-            kind: e.chargeKind === 'byok_fee' ? ('byok_fee' as const) : ('usage' as const),
-            reason: e.chargeKind === 'byok_fee' ? `byok fee: ${e.model} (${e.provider ?? 'unknown provider'})` : `usage: ${e.model}`,
-            idempotencyKey: `${USAGE_KEY_PREFIX}${e.requestId}`,
-            requestId: e.requestId,
-          })),
-        )
-        .onConflictDoNothing({ target: ledgerEntries.idempotencyKey });
+      // Ledger inserts of concurrent batches (this consumer's pipeline, other consumers) take turns
+      // until commit: the balance trigger locks the orgs' balance rows in an order of its own, and
+      // two statements locking several orgs at once could deadlock.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('tg-usage-ledger'))`);
+      for (let from = 0; from < debits.length; from += ROWS_PER_STATEMENT) {
+        const chunk = debits.slice(from, from + ROWS_PER_STATEMENT);
+        await tx.execute(insertIgnoringConflicts(ledgerEntries, chunk, { conflict: ledgerEntries.idempotencyKey, orderBy: ledgerEntries.idempotencyKey }));
+      }
     });
   }
 
   /**
    * Reads new events, and every claimIdle/2 takes over entries another consumer has held longer
    * than claimIdle (it died, or hangs): continuously, so several consumers can run and a restart
-   * within the idle time loses nothing either.
+   * within the idle time loses nothing either. Up to PIPELINE batches are written at once, each
+   * acknowledged after its own commit, in whatever order they finish: writing is idempotent on the
+   * request id, so the order does not matter, and a crash leaves only unacknowledged batches, which
+   * are written again (adding nothing) when claimed.
    */
   private async loop(): Promise<void> {
     let nextClaim = 0;
+    const inFlight = new Set<Promise<void>>();
+    let eventsInFlight = 0;
+    const dispatch = (batch: UsageDelivery[]): void => {
+      eventsInFlight += batch.length;
+      const done: Promise<void> = this.processUntilDone(batch).finally(() => {
+        inFlight.delete(done);
+        eventsInFlight -= batch.length;
+      });
+      inFlight.add(done);
+    };
     while (!this.stopping) {
       try {
+        if (inFlight.size >= PIPELINE || eventsInFlight >= MAX_EVENTS_IN_FLIGHT) {
+          await Promise.race(inFlight);
+          continue;
+        }
         if (Date.now() >= nextClaim) {
           const stale = await this.store.claimStaleUsage(this.consumerName, this.claimIdleMs, BATCH);
-          if (stale.length > 0) await this.processUntilDone(stale);
+          // A batch of this consumer's own still being retried is not taken twice.
+          const others = stale.filter((d) => !this.pending.has(d.id));
+          if (others.length > 0) dispatch(others);
           if (stale.length < BATCH) nextClaim = Date.now() + this.claimIdleMs / 2;
           continue;
         }
         const batch = await this.store.readUsage(this.consumerName, BATCH, Math.min(BLOCK_MS, Math.max(1, nextClaim - Date.now())));
-        if (batch.length > 0) await this.processUntilDone(batch);
+        if (batch.length > 0) dispatch(batch);
       } catch (error) {
         if (this.stopping) break;
         this.logger.warn('usage stream read failed; retrying', { error });
         await this.sleep(RETRY_MS);
       }
     }
+    await Promise.all(inFlight);
   }
 
   /** A delivered batch is retried until it commits: the stream will not hand it out again. */
   private async processUntilDone(batch: UsageDelivery[]): Promise<void> {
-    for (;;) {
-      try {
-        await this.process(batch);
-        return;
-      } catch (error) {
-        this.logger.warn('writing usage failed; retrying the batch', { error, events: batch.length });
-        if (this.stopping) return; // left pending; another consumer (or the next start) claims it
-        await this.sleep(RETRY_MS);
+    for (const d of batch) this.pending.add(d.id);
+    try {
+      for (;;) {
+        try {
+          await this.process(batch);
+          return;
+        } catch (error) {
+          this.logger.warn('writing usage failed; retrying the batch', { error, events: batch.length });
+          if (this.stopping) return; // left pending; another consumer (or the next start) claims it
+          await this.sleep(RETRY_MS);
+        }
       }
+    } finally {
+      for (const d of batch) this.pending.delete(d.id);
     }
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        this.wakers.delete(done);
         resolve();
-      }
-      this.wake = done;
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
     });
   }
+}
+
+/** The ledger debit of a consumed event, idempotent on its request id. */
+function ledgerDebitOf(e: UsageEvent): typeof ledgerEntries.$inferInsert {
+  return {
+    orgId: e.orgId,
+    amount: -BigInt(e.cost),
+    // The entry's kind is what the event charged: the sell price, or the BYOK fee.
+    kind: e.chargeKind === 'byok_fee' ? 'byok_fee' : 'usage',
+    reason: e.chargeKind === 'byok_fee' ? `byok fee: ${e.model} (${e.provider ?? 'unknown provider'})` : `usage: ${e.model}`,
+    idempotencyKey: `${USAGE_KEY_PREFIX}${e.requestId}`,
+    requestId: e.requestId,
+  };
 }
 
 /** The usage record of an event: every column, token counts exact (64-bit), attempts bounded. */
