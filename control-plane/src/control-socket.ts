@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { silentLogger, type Logger } from '@tollgate/shared';
 import { Access, principalFromToken } from './auth/principal.ts';
 import type { Db } from './db/connect.ts';
@@ -79,14 +80,16 @@ export async function listenControlSocket(db: Db, path: string, logger: Logger =
       }
     })();
   });
-  const previousUmask = process.umask(0o177);
+  // Created owner-only, with no window in between. A worker thread (embedded mode's control plane)
+  // may not set the umask; there the process's (0o077, set by main.ts) already makes it owner-only.
+  const previousUmask = isMainThread ? process.umask(0o177) : null;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => resolve());
     });
   } finally {
-    process.umask(previousUmask);
+    if (previousUmask !== null) process.umask(previousUmask);
   }
   chmodSync(path, 0o600);
   return {

@@ -7,7 +7,7 @@ import type { Logger, StateStore } from '@tollgate/shared';
  */
 export async function startEmbeddedDataPlane(options: {
   store: StateStore;
-  masterKey: Buffer;
+  masterKey: Buffer | readonly Buffer[];
   host: string;
   port: number;
   /** The control plane's: a channel pointing there is a loop, like one pointing at the data plane. */

@@ -1,6 +1,5 @@
 import { masterKeyRing, silentLogger, type Logger, type MasterKeyRing, type ProviderId, type StateStore } from '@tollgate/shared';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, parse } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { Access } from './auth/principal.ts';
@@ -156,8 +155,10 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     schema,
     graphqlEndpoint: '/graphql',
     graphiql: graphiql ? { title: 'Tollgate GraphQL', defaultQuery: GRAPHIQL_QUERY, headers: '{ "authorization": "Bearer tgm_..." }' } : false,
-    // Served from the npm package, so GraphiQL works offline (yoga's default loads it from a CDN).
-    renderGraphiQL,
+    // Served from the npm package, so GraphiQL works offline (yoga's default loads it from a CDN);
+    // loaded on the first request for it, as its bundle holds tens of MB in memory (and none with
+    // GraphiQL off, as in production).
+    renderGraphiQL: async (graphiqlOptions) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(graphiqlOptions),
     landingPage: false,
     logging: false,
     maxRequestBodySize: limits.maxBodyBytes,

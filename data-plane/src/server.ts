@@ -18,7 +18,7 @@ import { Reply } from './http/reply.ts';
 import { newRequestId } from './http/request-id.ts';
 import { DEFAULT_LEASE, InstanceLease, type LeaseSettings } from './metering/instances.ts';
 import { DEFAULT_GRACE, StoreOutage, type GraceSettings } from './metering/outage.ts';
-import { Settlements } from './metering/settlements.ts';
+import { DEFAULT_JOURNAL, Settlements, type JournalSettings } from './metering/settlements.ts';
 import { chatOperation } from './operations/chat.ts';
 import { completionsOperation } from './operations/completions.ts';
 import { countTokensOperation } from './operations/count-tokens.ts';
@@ -113,6 +113,9 @@ function routeFor(path: string): Record<string, Handler> | undefined {
 
 const HEALTH_PATH = '/healthz';
 
+/** Settlements kept for replay after a store reset: none over the in-process store (see createDataPlane). */
+const NO_JOURNAL: JournalSettings = { windowMs: 0, maxEvents: 0 };
+
 /**
  * Builds and starts the data plane: loads the route table, subscribes to announcements, listens.
  * It never closes the store it is given; the caller owns it (embedded mode shares it).
@@ -125,7 +128,9 @@ export async function createDataPlane(options: DataPlaneOptions): Promise<DataPl
   const breakers = new Breakers(options.store, { ...DEFAULT_BREAKER, ...options.breaker }, logger);
   // Filled in with our own port once listening; pools read it at connect time.
   const ownPorts = new Set(options.listenerPorts ?? []);
-  const settlements = new Settlements(options.store, logger);
+  // The journal replays settlements into a store that lost its data (Redis restarted empty); the
+  // in-process store lives and dies with this process, so there it would only hold memory.
+  const settlements = new Settlements(options.store, logger, undefined, options.store.kind === 'memory' ? NO_JOURNAL : DEFAULT_JOURNAL);
   const ctx: GatewayContext = {
     store: options.store,
     keys,

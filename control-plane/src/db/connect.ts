@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -29,6 +29,14 @@ export type DatabaseOptions =
   /** A throwaway PGlite in this process's memory, for tests and trials; gone at close. */
   | { inMemory: true };
 
+/**
+ * Postgres's defaults size shared buffers at 128 MB, all of it resident in PGlite's WebAssembly
+ * memory; a control plane's working set (the catalogue, the last usage batches) fits in far less,
+ * and embedded mode's whole process has 300 MB (issue 9). A command-line setting, not
+ * postgresql.conf, which PGlite would overwrite whole.
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if ('inMemory' in options) return openPglite(await PGlite.create());
   if (options.databaseUrl) {
@@ -41,7 +49,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const dataDir = join(options.dataDir, 'pgdata');
   // Owner only: the database holds sealed provider keys and the hashes of every key and token.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const database = openPglite(await PGlite.create({ dataDir }));
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    // A first start runs initdb, whose WebAssembly instance and memory (about 500 MB) the PGlite
+    // object holds until it is closed: create the cluster, close it, open it again, so that a
+    // first start stays as small as every later one.
+    await (await PGlite.create({ dataDir, startParams: PGLITE_START_PARAMS })).close();
+  }
+  const database = openPglite(await PGlite.create({ dataDir, startParams: PGLITE_START_PARAMS }));
   // PGlite's file system layer sets its own modes (0666) on the files it creates, past the umask.
   // The directory is 0700, so nothing in it is reachable by others; the files are narrowed too.
   restrictTree(dataDir);
