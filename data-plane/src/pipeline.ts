@@ -155,8 +155,8 @@ async function serveAdmitted<Req, Res>(
   const bill = async (called: boolean) => {
     const candidate = served?.candidate ?? null;
     const priced = await pricing.bill(candidate, meter, called, answer);
-    const cost = priced.cost > admitted.hold ? admitted.hold : priced.cost;
-    return { ...priced, cost, overHold: priced.cost > admitted.hold, candidate };
+    const overHold = priced.cost > admitted.hold;
+    return { usage: priced.usage, source: priced.source, cost: overHold ? admitted.hold : priced.cost, providerCost: priced.providerCost, images: priced.images, overHold, candidate };
   };
 
   try {

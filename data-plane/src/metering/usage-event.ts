@@ -49,7 +49,8 @@ export function usageEvent(input: UsageEventInput): UsageEvent {
     endpoint: input.endpoint,
     stream: input.stream,
     usage: input.usage,
-    ...(input.images != null ? { images: input.images } : {}),
+    // Left out of the JSON when undefined; always present, so every event has one shape (no spread).
+    images: input.images ?? undefined,
     usageSource: input.usageSource,
     chargeKind: candidate?.feeBps != null ? 'byok_fee' : 'usage',
     cost: input.cost.toString(),
@@ -74,8 +75,16 @@ export function orphanEvent(
   base: Omit<UsageEventInput, 'candidate' | 'usage' | 'usageSource' | 'cost' | 'providerCost' | 'images' | 'overHold' | 'attempts' | 'latencyMs' | 'status' | 'httpStatus' | 'errorCode'>,
   bill: Bill,
 ): UsageEvent {
+  // Every field named (no spread): built for every request, as its admission intent.
   return usageEvent({
-    ...base,
+    requestId: base.requestId,
+    clientRequestId: base.clientRequestId,
+    key: base.key,
+    endpoint: base.endpoint,
+    stream: base.stream,
+    plan: base.plan,
+    hold: base.hold,
+    startedAt: base.startedAt,
     candidate: base.plan.candidates[0] ?? null,
     usage: bill.usage,
     usageSource: 'estimated',

@@ -7,7 +7,8 @@ import { asRecord, type JsonRecord } from './json.ts';
  */
 export function readAnswerJson(body: Uint8Array): unknown {
   try {
-    return JSON.parse(Buffer.from(body).toString('utf8'));
+    // A view, not a copy (Buffer.from of a Uint8Array copies its bytes).
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch {
     throw new UpstreamFormatError('the provider answered with a body that is not JSON');
   }
