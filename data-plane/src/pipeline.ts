@@ -243,12 +243,19 @@ async function serveAdmitted<Req, Res>(
 function allowedLanes(key: KeyRecord, resolution: Resolution): Resolution {
   const { primary } = resolution;
   checkModel(key, primary.tier, primary.model.route.name);
+  // The same objects when the key may use every lane (the usual case): no copies per request.
+  const withFallback = (plan: RoutePlan): RoutePlan => {
+    const fallback = allowed(plan.fallback);
+    return fallback === plan.fallback ? plan : { ...plan, fallback };
+  };
   const allowed = (plan: RoutePlan | null): RoutePlan | null => {
     if (plan === null) return null;
     if (!modelAllowed(key, plan.tier, plan.model.route.name)) return null;
-    return plan.fallback === null ? plan : { ...plan, fallback: allowed(plan.fallback) };
+    return withFallback(plan);
   };
-  return { ...resolution, primary: { ...primary, fallback: allowed(primary.fallback) }, continuation: allowed(resolution.continuation) };
+  const narrowedPrimary = withFallback(primary);
+  const continuation = allowed(resolution.continuation);
+  return narrowedPrimary === primary && continuation === resolution.continuation ? resolution : { ...resolution, primary: narrowedPrimary, continuation };
 }
 
 function apiKeyHeader(value: string): string {

@@ -90,7 +90,7 @@ export async function admit(store: StateStore, input: AdmissionInput): Promise<A
       throw new GatewayError('unavailable', "The gateway's state store is unreachable; retry shortly.").withRetryAfter(2);
     }
     if (outcome.ok) input.outage.up(input.key.orgId, outcome.available);
-    return { outcome: outcome.ok ? { ...outcome, local: false } : outcome, hold, budget, limits };
+    return { outcome: outcome.ok ? { ok: true as const, available: outcome.available, counters: outcome.counters, local: false } : outcome, hold, budget, limits };
   };
 
   let lane = resolution.primary;

@@ -107,17 +107,21 @@ export function itemPricing<Req, Res>(rule: ItemRule<Req, Res>, request: Req): P
   };
   const sells = (candidate: Candidate): boolean => rule.unitPrice(candidate.chargePrice, request, null) !== null;
   // A lane that sells none of it is passed over, its own fallback kept.
+  // The same objects when every candidate sells it (the usual case): no copies per request.
   const narrowed = (plan: RoutePlan | null): RoutePlan | null => {
     if (plan === null) return null;
-    const candidates = plan.candidates.filter(sells);
-    return candidates.length === 0 ? narrowed(plan.fallback) : { ...plan, candidates, fallback: narrowed(plan.fallback) };
+    const candidates = plan.candidates.every(sells) ? plan.candidates : plan.candidates.filter(sells);
+    if (candidates.length === 0) return narrowed(plan.fallback);
+    const fallback = narrowed(plan.fallback);
+    return candidates === plan.candidates && fallback === plan.fallback ? plan : { ...plan, candidates, fallback };
   };
   return {
     narrow(resolution) {
       // The lane asked for must sell it: its fallback is for failures, not for other prices.
       if (!resolution.primary.candidates.some(sells)) throw rule.unpriced(request, resolution.primary);
       const primary = narrowed(resolution.primary)!;
-      return { ...resolution, primary, continuation: narrowed(resolution.continuation) };
+      const continuation = narrowed(resolution.continuation);
+      return primary === resolution.primary && continuation === resolution.continuation ? resolution : { ...resolution, primary, continuation };
     },
     hold(lane) {
       let hold = 0n;
