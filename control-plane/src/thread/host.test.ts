@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { masterKeyRing, MemoryStateStore, usage, type UsageEvent } from '@tollgate/shared';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startSmtpServer } from '../../../test/fakes/smtp.ts';
 import { readConfig } from '../config.ts';
 import { controlSocketPath, createAdminViaSocket } from '../control-socket.ts';
 import { openDatabase } from '../db/connect.ts';
@@ -100,6 +101,33 @@ describe('the control plane in a worker thread', () => {
       await store.close();
     } finally {
       taken.close();
+    }
+  }, 120_000);
+
+  it('sends email through the SMTP server TOLLGATE_SMTP_URL names', async () => {
+    const smtp = await startSmtpServer({ users: { mailer: 'thread-smtp-pw' } });
+    const config = embeddedConfig({ TOLLGATE_SMTP_URL: `smtp://mailer:thread-smtp-pw@127.0.0.1:${smtp.port}`, TOLLGATE_EMAIL_FROM: 'Tollgate <noreply@tollgate.test>' });
+    const store = new MemoryStateStore();
+    const lines: string[] = [];
+    const thread = await startControlPlaneThread({ config, ring: masterKeyRing(randomBytes(32), [], 'env'), store, log: (line) => lines.push(line), onFailure: () => {} });
+    try {
+      await createAdminViaSocket(controlSocketPath(config.dataDir), 'ops@example.com');
+      const response = await fetch(`http://127.0.0.1:${thread.httpPort}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'mutation($i: RequestPasswordResetInput!) { requestPasswordReset(input: $i) { __typename } }', variables: { i: { email: 'ops@example.com' } } }),
+      });
+      expect(await response.json()).toEqual({ data: { requestPasswordReset: { __typename: 'MutationRequestPasswordResetSuccess' } } });
+      await expect.poll(() => smtp.messages.length, { timeout: 20_000, interval: 200 }).toBe(1);
+      expect(smtp.messages.map((m) => ({ from: m.from, to: m.to, user: m.user, subject: m.subject }))).toEqual([
+        { from: 'noreply@tollgate.test', to: ['ops@example.com'], user: 'mailer', subject: 'Reset your Tollgate password' },
+      ]);
+      expect(lines.some((line) => line.includes('emails are sent through SMTP at 127.0.0.1'))).toBe(true);
+      expect(lines.some((line) => line.includes('thread-smtp-pw'))).toBe(false);
+    } finally {
+      await thread.close();
+      await store.close();
+      await smtp.close();
     }
   }, 120_000);
 });
