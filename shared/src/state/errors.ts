@@ -8,7 +8,8 @@ const UNAVAILABLE = /Command timed out|Connection is closed|ECONNREFUSED|ECONNRE
 
 export function isStoreUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  // StorePortClosedError: the thread owning an in-process store is gone (state/remote.ts).
-  if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError' || error.name === 'StorePortClosedError') return true;
+  // StorePortClosedError, StoreCallRefusedError: the thread owning an in-process store is gone or
+  // not answering (state/remote.ts).
+  if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError' || error.name === 'StorePortClosedError' || error.name === 'StoreCallRefusedError') return true;
   return UNAVAILABLE.test(error.message);
 }

@@ -9,7 +9,7 @@ export * from './spend.ts';
 export { fairUseWindow, windowStart } from './windows.ts';
 export { MemoryStateStore } from './memory.ts';
 export { parseRedisUrl, RedisStateStore, type RedisStoreOptions } from './redis.ts';
-export { RemoteStateStore, StorePortClosedError, type RemoteStateStoreOptions } from './remote.ts';
+export { RemoteStateStore, StoreCallRefusedError, StorePortClosedError, type RemoteStateStoreOptions } from './remote.ts';
 export { serveStateStore } from './remote-serve.ts';
 
 /** The Redis adapter when a URL is given, else the in-process one (embedded mode only). */

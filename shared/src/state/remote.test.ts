@@ -1,9 +1,9 @@
 import { MessageChannel } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isStoreUnavailable } from './errors.ts';
 import { MemoryStateStore } from './memory.ts';
 import type { StateStore } from './port.ts';
-import { RemoteStateStore, StorePortClosedError } from './remote.ts';
+import { RemoteStateStore, StoreCallRefusedError, StorePortClosedError, type RemoteStateStoreOptions } from './remote.ts';
 import { serveStateStore } from './remote-serve.ts';
 
 // What the contract suite cannot show: the proxy's own bounds and failure modes. The contract
@@ -14,10 +14,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function connect(owned: StateStore, maxInFlight?: number): { remote: RemoteStateStore; stopServing: () => Promise<void> } {
+function connect(owned: StateStore, maxInFlight?: number, options: Omit<RemoteStateStoreOptions, 'kind' | 'maxInFlight'> = {}): { remote: RemoteStateStore; stopServing: () => Promise<void> } {
   const { port1, port2 } = new MessageChannel();
   const stopServing = serveStateStore(owned, port1);
-  const remote = new RemoteStateStore(port2, { kind: owned.kind, ...(maxInFlight ? { maxInFlight } : {}) });
+  const remote = new RemoteStateStore(port2, { kind: owned.kind, ...(maxInFlight ? { maxInFlight } : {}), ...options });
   cleanups.push(async () => (await remote.close(), await stopServing(), await owned.close()));
   return { remote, stopServing };
 }
@@ -48,6 +48,42 @@ describe('state store over a message port', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => remote.getEpoch()));
     expect(answers).toEqual(Array(20).fill('e1'));
     expect(peak).toBe(3);
+  });
+
+  it('refuses a call the owner does not answer within its deadline, and one that finds the line full, as store-unavailable', async () => {
+    const owned = new MemoryStateStore();
+    const answers: ((value: string) => void)[] = [];
+    let started = 0;
+    // An owner that takes calls and answers only when the test says so.
+    const stuck = Object.assign(Object.create(owned) as StateStore, {
+      getEpoch(): Promise<string | null> {
+        started++;
+        return new Promise<string>((resolve) => answers.push(resolve));
+      },
+    });
+    const { remote } = connect(stuck, 1, { maxQueued: 1, callTimeoutMs: 200 });
+    const inFlight = remote.getEpoch().then(() => null, (e: unknown) => e);
+    const queued = remote.getEpoch().then(() => null, (e: unknown) => e);
+    // The line holds one call: a third is refused at once.
+    const full = await remote.getEpoch().then(() => null, (e: unknown) => e);
+    expect(full).toBeInstanceOf(StoreCallRefusedError);
+    expect((full as Error).message).toBe('state store call getEpoch refused: 1 calls already wait for the thread that owns the store');
+    expect(isStoreUnavailable(full)).toBe(true);
+
+    const [late, waited] = await Promise.all([inFlight, queued]);
+    expect((late as Error).message).toBe('state store call getEpoch refused: no answer within 200 ms');
+    expect((waited as Error).message).toBe('state store call getEpoch refused: no answer within 200 ms (waiting for a turn)');
+    expect([late, waited].map(isStoreUnavailable)).toEqual([true, true]);
+    // The first call was sent; the one that waited never was. Its slot stays taken until the owner
+    // answers, so the owner never has more than maxInFlight calls.
+    expect(started).toBe(1);
+    const next = remote.getEpoch();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(started).toBe(1);
+    answers[0]!('late answer');
+    await vi.waitFor(() => expect(started).toBe(2));
+    answers[1]!('e2');
+    expect(await next).toBe('e2');
   });
 
   it('fails calls in flight, waiting and later with a clear "unreachable" error once the owner closes the port', async () => {

@@ -68,6 +68,14 @@ export class StorePortClosedError extends Error {
   override name = 'StorePortClosedError';
 }
 
+/**
+ * A call got no answer within its deadline, or found the waiting line full: the owning thread is
+ * not serving. Like a Redis command timeout, the store is treated as unavailable (503, retried).
+ */
+export class StoreCallRefusedError extends Error {
+  override name = 'StoreCallRefusedError';
+}
+
 export function encodeError(error: unknown): RemoteError {
   return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { name: 'Error', message: String(error) };
 }
@@ -87,24 +95,40 @@ export interface RemoteStateStoreOptions {
   kind: StateStore['kind'];
   /** Calls sent and not yet answered, at most; further calls wait for one to finish. */
   maxInFlight?: number;
+  /** Calls waiting for one of those slots, at most; past it a call is refused at once. */
+  maxQueued?: number;
+  /**
+   * How long a call may wait for its answer, its turn included; then it is refused. Longer than
+   * any blocking read asks for (the usage consumer blocks up to a few seconds).
+   */
+  callTimeoutMs?: number;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 256;
+const DEFAULT_MAX_QUEUED = 10_000;
+const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 interface Call {
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
 
+interface Waiting {
+  start(): void;
+  fail(error: Error): void;
+}
+
 export class RemoteStateStore implements StateStore {
   readonly kind: StateStore['kind'];
   private readonly maxInFlight: number;
+  private readonly maxQueued: number;
+  private readonly callTimeoutMs: number;
   private nextId = 1;
   private readonly calls = new Map<number, Call>();
   /** Slots taken: calls sent and not answered, and slots handed to a waiting caller. */
   private slots = 0;
   /** Callers waiting for an in-flight slot, first come first served. */
-  private readonly queue: { start(): void; fail(error: Error): void }[] = [];
+  private readonly queue: Waiting[] = [];
   private readonly subscriptions = new Map<number, AnnouncementListener>();
   private gone: StorePortClosedError | null = null;
 
@@ -114,6 +138,8 @@ export class RemoteStateStore implements StateStore {
   ) {
     this.kind = options.kind;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     port.on('message', (message: RemoteMessage) => this.receive(message));
     port.on('close', () => this.fail(new StorePortClosedError('the state store is unreachable: the thread that owns it closed its message port')));
   }
@@ -152,17 +178,45 @@ export class RemoteStateStore implements StateStore {
 
   private async call<T>(method: RemoteMethod, args: unknown[]): Promise<T> {
     if (this.gone) throw this.gone;
+    const deadline = Date.now() + this.callTimeoutMs;
+    const refused = (why: string): StoreCallRefusedError => new StoreCallRefusedError(`state store call ${method} refused: ${why}`);
     if (this.slots < this.maxInFlight) this.slots++;
-    else await new Promise<void>((start, fail) => this.queue.push({ start, fail }));
+    else if (this.queue.length >= this.maxQueued) throw refused(`${this.queue.length} calls already wait for the thread that owns the store`);
+    else {
+      await new Promise<void>((start, fail) => {
+        const waiting: Waiting = {
+          start: () => (clearTimeout(timer), start()),
+          fail: (error) => (clearTimeout(timer), fail(error)),
+        };
+        const timer = setTimeout(() => {
+          // Still in line (a start or failure clears this timer): it leaves the line, holding no slot.
+          this.queue.splice(this.queue.indexOf(waiting), 1);
+          fail(refused(`no answer within ${this.callTimeoutMs} ms (waiting for a turn)`));
+        }, this.callTimeoutMs);
+        this.queue.push(waiting);
+      });
+    }
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       // The port may have closed while this call waited for a slot.
       if (this.gone) return reject(this.gone);
-      this.calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      // Past the deadline the caller is answered; the slot stays taken until the owner replies,
+      // so no more than maxInFlight calls are ever outstanding on its side.
+      const timer = setTimeout(() => {
+        const call = this.calls.get(id);
+        if (!call) return;
+        this.calls.set(id, { resolve: () => {}, reject: () => {} });
+        call.reject(refused(`no answer within ${this.callTimeoutMs} ms`));
+      }, Math.max(1, deadline - Date.now()));
+      this.calls.set(id, {
+        resolve: (value) => (clearTimeout(timer), resolve(value as T)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      });
       try {
         this.port.postMessage({ id, method, args } satisfies RemoteRequest);
       } catch (error) {
         // An argument that cannot be cloned: nothing was sent.
+        clearTimeout(timer);
         this.calls.delete(id);
         this.release();
         reject(error as Error);
