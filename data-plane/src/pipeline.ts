@@ -62,7 +62,7 @@ export function handle(ctx: GatewayContext, endpoint: Endpoint, res: HttpRespons
     body: Promise.resolve(Buffer.alloc(0)),
   };
   const reply = new Reply(res);
-  incoming.body = readBody(res, reply, ctx.maxBodyBytes);
+  incoming.body = readBody(res, reply, ctx.maxBodyBytes, req.getHeader('content-length'));
   const headers: Headers = [['x-request-id', clientId ?? requestId]];
   // Tracked from the first moment, so a shutdown also waits for requests still authenticating or
   // reserving (they may yet reserve money and so owe a settlement).

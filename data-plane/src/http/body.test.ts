@@ -56,4 +56,52 @@ describe('readBody', () => {
     await settle();
     await expect(body).rejects.toThrow();
   });
+
+  it('fills one buffer of the declared Content-Length, copying what uWS lends', async () => {
+    const fake = fakeResponse();
+    const body = readBody(fake.res, new Reply(fake.res), 100, '5');
+    const lent = new Uint8Array([104, 101, 108]);
+    fake.push(lent.buffer, false);
+    lent.set([63, 63, 63]);
+    fake.push(new Uint8Array([108, 111]).buffer, true);
+    const read = await body;
+    expect(read.toString()).toBe('hello');
+    expect(read.byteLength).toBe(5);
+  });
+
+  it('refuses a declared Content-Length past the cap at once, reading nothing', async () => {
+    const fake = fakeResponse();
+    const body = readBody(fake.res, new Reply(fake.res), 4, '5');
+    await settle();
+    await expect(body).rejects.toMatchObject({ code: 'body_too_large', status: 413 });
+  });
+
+  it('reads a body longer or shorter than it declared whole, and ignores a Content-Length that is not a number', async () => {
+    const longer = fakeResponse();
+    const pending = readBody(longer.res, new Reply(longer.res), 100, '2');
+    longer.push(new Uint8Array([97]).buffer, false);
+    longer.push(new Uint8Array([98, 99]).buffer, false);
+    longer.push(new Uint8Array([100]).buffer, true);
+    expect((await pending).toString()).toBe('abcd');
+
+    const shorter = fakeResponse();
+    const short = readBody(shorter.res, new Reply(shorter.res), 100, '9');
+    shorter.push(new Uint8Array([120, 121]).buffer, true);
+    const read = await short;
+    expect([read.toString(), read.byteLength]).toEqual(['xy', 2]);
+
+    const odd = fakeResponse();
+    const oddBody = readBody(odd.res, new Reply(odd.res), 3, '1e9');
+    odd.push(new Uint8Array([49, 50]).buffer, true);
+    expect((await oddBody).toString()).toBe('12');
+  });
+
+  it('still caps a body that declared a small length and sends more', async () => {
+    const fake = fakeResponse();
+    const body = readBody(fake.res, new Reply(fake.res), 4, '2');
+    fake.push(new Uint8Array(2).buffer, false);
+    fake.push(new Uint8Array(3).buffer, true);
+    await settle();
+    await expect(body).rejects.toMatchObject({ code: 'body_too_large', status: 413 });
+  });
 });
