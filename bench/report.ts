@@ -198,8 +198,8 @@ export function render(results: BenchResults): string {
   const held = systems.filter((s) => s.openStreams);
   if (held.length > 0) {
     parts.push(
-      `Memory of the process under test (RSS, MB) with ${o.openStreams} slow streams open; every process runs under ` +
-        `node --import tsx, as npm start runs Tollgate (an idle node: ${mb(results.machine.idleRssMb.node)} MB, ` +
+      `Memory of the process under test (RSS, MB) with ${o.openStreams} slow streams open; Tollgate runs built, on plain node, ` +
+        `as npm start and npm run start:data-plane run it; the floor under tsx (an idle node: ${mb(results.machine.idleRssMb.node)} MB, ` +
         `under tsx: ${mb(results.machine.idleRssMb.nodeWithTsx)} MB)\n` +
         table(
           ['system', 'process', 'at start', 'idle', `${o.openStreams} open`, 'per 1,000', 'after close', 'opened', 'stalled', 'errors', 'upstream open (peak / after close)'],

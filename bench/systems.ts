@@ -164,7 +164,9 @@ export async function startRedisMode(upstream: Upstream, credits: number): Promi
     started.servers.push(redis);
     const shared = { ...QUIET, REDIS_URL: redis.url, TOLLGATE_MASTER_KEY: randomBytes(32).toString('base64') };
     const controlPort = await freePort();
-    const control = startNodeProcess('control-plane/src/main.ts', ['--control-plane-only'], {
+    // Built, on plain node, as `npm run start:control-plane` runs it.
+    execFileSync(process.execPath, ['control-plane/build.mjs'], { stdio: 'inherit' });
+    const control = startNodeProcess('control-plane/dist/main.mjs', ['--control-plane-only'], {
       ...shared, DATABASE_URL: postgres.url, CONTROL_PLANE_PORT: String(controlPort),
     });
     started.processes.push(control);
@@ -202,7 +204,9 @@ export async function startEmbedded(upstream: Upstream, credits: number): Promis
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
   const [controlPort, dataPort] = [await freePort(), await freePort()];
   const env = { ...QUIET, TOLLGATE_DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', TOLLGATE_MASTER_KEY: '' };
-  const server = startNodeProcess('control-plane/src/main.ts', [], { ...env, CONTROL_PLANE_PORT: String(controlPort), DATA_PLANE_PORT: String(dataPort) });
+  // Built, on plain node, as `npm start` runs it.
+  execFileSync(process.execPath, ['control-plane/build.mjs'], { stdio: 'inherit' });
+  const server = startNodeProcess('control-plane/dist/main.mjs', [], { ...env, CONTROL_PLANE_PORT: String(controlPort), DATA_PLANE_PORT: String(dataPort) });
   const stop = once(async () => {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });

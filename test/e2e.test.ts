@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costOf, formatCredits, parseCredits, usage } from '@tollgate/shared';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
-import { eventually, runCommand, startNodeProcess, type RunningProcess } from './support/processes.ts';
+import { eventually, repoRoot, runCommand, startNodeProcess, type RunningProcess } from './support/processes.ts';
 import { freePort } from './support/servers.ts';
 import { createTestDatabase, createTestRedis, type TestService } from './support/services.ts';
 
@@ -45,7 +46,10 @@ const embedded: Mode = {
       DATA_PLANE_PORT: String(await freePort()),
       TOLLGATE_HOST: '127.0.0.1',
     };
-    const server = startNodeProcess('control-plane/src/main.ts', [], env);
+    // As `npm start` runs it: built, on plain node.
+    execFileSync(process.execPath, ['control-plane/build.mjs'], { cwd: repoRoot });
+    const server = startNodeProcess('control-plane/dist/main.mjs', [], env);
+    expect(server.child.spawnargs.slice(1)).toEqual(['control-plane/dist/main.mjs']);
     const control = LISTENING_CONTROL.exec(await server.waitForOutput((l) => LISTENING_CONTROL.test(l), 60_000))![1]!;
     const data = LISTENING_DATA.exec(await server.waitForOutput((l) => LISTENING_DATA.test(l), 60_000))![1]!;
     // A new master key is announced with a warning to back it up; everything created is owner-only.

@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -49,17 +50,33 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const dataDir = join(options.dataDir, 'pgdata');
   // Owner only: the database holds sealed provider keys and the hashes of every key and token.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    // A first start runs initdb, whose WebAssembly instance and memory (about 500 MB) the PGlite
-    // object holds until it is closed: create the cluster, close it, open it again, so that a
-    // first start stays as small as every later one.
-    await (await PGlite.create({ dataDir, startParams: PGLITE_START_PARAMS })).close();
-  }
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await createCluster(dataDir);
   const database = openPglite(await PGlite.create({ dataDir, startParams: PGLITE_START_PARAMS }));
   // PGlite's file system layer sets its own modes (0666) on the files it creates, past the umask.
   // The directory is 0700, so nothing in it is reachable by others; the files are narrowed too.
   restrictTree(dataDir);
   return database;
+}
+
+/**
+ * A first start runs initdb, whose WebAssembly instances and memory (about 450 MB) stay in the
+ * process after PGlite is closed, until the collector gets to them, which may be never. So the
+ * cluster is created in a throwaway worker thread: its memory goes with the thread, and a first
+ * start is as small as every later one. The module is a data: URL, so it runs the same from the
+ * sources and from the build; PGlite is imported by its resolved address.
+ */
+async function createCluster(dataDir: string): Promise<void> {
+  const source = [
+    `import { workerData } from 'node:worker_threads';`,
+    `import { PGlite } from ${JSON.stringify(import.meta.resolve('@electric-sql/pglite'))};`,
+    `await (await PGlite.create({ dataDir: workerData.dataDir, startParams: workerData.startParams })).close();`,
+  ].join('\n');
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(source)}`), { workerData: { dataDir, startParams: PGLITE_START_PARAMS } });
+  await new Promise<void>((resolve, reject) => {
+    let failure: Error | null = null;
+    worker.once('error', (error) => (failure = error));
+    worker.once('exit', (code) => (code === 0 && failure === null ? resolve() : reject(failure ?? new Error(`creating the database cluster in ${dataDir} failed (exit code ${code})`))));
+  });
 }
 
 function restrictTree(dir: string): void {

@@ -1,5 +1,5 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -7,8 +7,21 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { sql } from 'drizzle-orm';
 import type { Database } from './connect.ts';
 
-/** The SQL drizzle-kit generated from `schema/`, at the repository root. */
-export const MIGRATIONS_FOLDER = join(import.meta.dirname, '..', '..', '..', 'migrations');
+/**
+ * The SQL drizzle-kit generated from `schema/`, at the repository root: the nearest folder above
+ * this module that holds it (this file runs from control-plane/src/db, and bundled from
+ * control-plane/dist).
+ */
+export const MIGRATIONS_FOLDER = findMigrations(import.meta.dirname);
+
+function findMigrations(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'migrations');
+    // drizzle-kit writes one folder per migration, each with its migration.sql.
+    if (existsSync(candidate) && readdirSync(candidate, { withFileTypes: true }).some((e) => e.isDirectory() && existsSync(join(candidate, e.name, 'migration.sql')))) return candidate;
+    if (dirname(dir) === dir) throw new Error(`no migrations folder above ${from}`);
+  }
+}
 
 async function appliedCount(database: Database): Promise<number> {
   try {

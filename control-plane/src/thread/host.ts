@@ -23,11 +23,13 @@ export interface ControlPlaneThreadOptions {
 }
 
 /**
- * The worker's module. Tollgate runs its TypeScript through tsx with no build step, and a worker
- * does not inherit the main thread's loader: like bin/tollgate.js, a small ES module registers tsx
- * first, then imports the worker.
+ * The worker's module. Built, it is worker.mjs beside this bundle. From the sources (tests, the
+ * CLI's tsx) a worker does not inherit the main thread's loader: like bin/tollgate.js, a small ES
+ * module registers tsx first, then imports the worker.
  */
 function workerModule(): URL {
+  // Built (`npm start` runs control-plane/dist/main.mjs): the worker is built beside it.
+  if (import.meta.url.endsWith('.mjs')) return new URL('./worker.mjs', import.meta.url);
   const entry = new URL('./worker.ts', import.meta.url);
   const bootstrap = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};\nregister();\nawait import(${JSON.stringify(entry.href)});\n`;
   return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
