@@ -29,6 +29,8 @@ interface Outcome {
   requestId: string | null;
   retryAfter: string | null;
   ms: number;
+  /** A whole answer: for a stream, its text ends with `data: [DONE]`. */
+  complete: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -112,10 +114,10 @@ describe('the system under real failures, books reconciled after each', () => {
       });
       const text = await response.text();
       const code = response.status === 200 ? null : ((JSON.parse(text) as { error?: { code?: string } }).error?.code ?? null);
-      if (response.status === 200 && stream) expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
-      return { status: response.status, code, requestId: response.headers.get('x-request-id'), retryAfter: response.headers.get('retry-after'), ms: Date.now() - started };
+      const complete = response.status === 200 && (!stream || text.trimEnd().endsWith('data: [DONE]'));
+      return { status: response.status, code, requestId: response.headers.get('x-request-id'), retryAfter: response.headers.get('retry-after'), ms: Date.now() - started, complete };
     } catch {
-      return { status: 0, code: 'connection', requestId: null, retryAfter: null, ms: Date.now() - started };
+      return { status: 0, code: 'connection', requestId: null, retryAfter: null, ms: Date.now() - started, complete: false };
     }
   }
 
@@ -154,7 +156,12 @@ describe('the system under real failures, books reconciled after each', () => {
     expect([report.orgs, report.counters, report.unconsumedEvents, report.deadLetters.count]).toEqual([[], [], 0, 0]);
   }
 
-  const answeredIds = (outcomes: Outcome[]): string[] => outcomes.filter((o) => o.status === 200).map((o) => o.requestId!);
+  /** The requests answered 200; each of them whole (a stream that ended with [DONE]). */
+  const answeredIds = (outcomes: Outcome[]): string[] => {
+    const answered = outcomes.filter((o) => o.status === 200);
+    expect(answered.filter((o) => !o.complete).map((o) => o.requestId)).toEqual([]);
+    return answered.map((o) => o.requestId!);
+  };
 
   beforeAll(async () => {
     postgres = await startPostgres();
@@ -259,7 +266,7 @@ describe('the system under real failures, books reconciled after each', () => {
     doomed!.process.child.kill('SIGKILL');
     const cut = await Promise.all(streams);
     // The client saw a broken stream (or a cut body), never a clean end.
-    expect(cut.every((o) => o.status === 0 || o.status === 200)).toBe(true);
+    expect(cut.map((o) => [o.status === 0 || o.status === 200, o.complete])).toEqual(Array.from({ length: 4 }, () => [true, false]));
     dataPlanes.shift();
     await startDataPlane();
     await expectBooksBalanced(orgId, []);

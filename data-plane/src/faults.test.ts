@@ -130,12 +130,8 @@ describe('data plane under store failures', () => {
     await publish('republished');
     await store.putKeyRecord(customer.key.hash, { v: 2, id: customer.keyId, orgId: customer.orgId, defaultTier: 'resale', status: 'active', expiresAt: null, allowedTiers: null, planId: null });
     await store.seedBalance(customer.orgId, 10_000_000_000n);
-    let status = 0;
-    for (let i = 0; i < 50 && status !== 200; i++) {
-      status = (await post(base, customer.key.secret)).status;
-      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(status).toBe(200);
+    // Served again once the new epoch is seen (each call until then is a 503, checked above).
+    await until(async () => (await post(base, customer.key.secret)).status === 200);
     // The data plane saw the epoch change and appended its recent events again, as not debited here.
     await until(async () => (await store.unconsumedUsage(100)).some((d) => JSON.parse(d.payload).requestId === lostId));
     const replayed = (await store.unconsumedUsage(100)).filter((d) => JSON.parse(d.payload).requestId === lostId);
@@ -159,12 +155,8 @@ describe('data plane under store failures', () => {
     const doomed = processes[0]!;
     doomed.child.kill('SIGKILL');
     await streaming;
-    const killedAt = Date.now();
     let orphaned: UsageEvent[] = [];
-    while (orphaned.length === 0 && Date.now() - killedAt < 15_000) {
-      orphaned = (await events()).filter((e) => e.orgId === customer.orgId);
-      if (orphaned.length === 0) await new Promise((r) => setTimeout(r, 200));
-    }
+    await until(async () => (orphaned = (await events()).filter((e) => e.orgId === customer.orgId)).length > 0, 15_000);
     expect(orphaned.map((e) => [e.status, e.usageSource, e.usage.output])).toEqual([['orphaned', 'estimated', 0]]);
     expect(BigInt(orphaned[0]!.cost) > 0n).toBe(true);
     expect(await store.getBalance(customer.orgId)).toEqual({ balance: 10_000_000_000n - BigInt(orphaned[0]!.cost), held: 0n });
