@@ -140,7 +140,12 @@ describe('the system under real failures, books reconciled after each', () => {
    * drift between store and ledger for any org.
    */
   async function expectBooksBalanced(orgId: string, answered: string[]): Promise<void> {
-    await until(async () => (await store.unconsumedUsage(10)).length === 0 && (await store.getBalance(orgId))?.held === 0n, 60_000, 'the stream to be consumed and holds released');
+    const drained = async (): Promise<boolean> => (await store.unconsumedUsage(10)).length === 0 && (await store.getBalance(orgId))?.held === 0n;
+    await until(drained, 60_000, 'the stream to be consumed and holds released').catch(async (error: unknown) => {
+      // What was left, for the next reader of a failure: the entries, the holds, the control plane's last words.
+      const left = (await store.unconsumedUsage(10)).map((d) => ({ debited: d.storeDebited, event: d.payload.slice(0, 200) }));
+      throw new Error(`${(error as Error).message}; left in the stream: ${JSON.stringify(left)}; held: ${(await store.getBalance(orgId))?.held}; control plane said:\n${control.output.slice(-40).join('\n')}`);
+    });
     const records = rowsOf<{ request_id: string; cost: string }>(await database.db.execute(sql`select request_id, cost::text as cost from usage_records where org_id = ${orgId}`));
     const recorded = new Set(records.map((r) => r.request_id));
     expect(answered.filter((id) => !recorded.has(id))).toEqual([]);
