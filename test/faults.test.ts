@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { RedisStateStore } from '@tollgate/shared';
+import { RedisStateStore, shardOf, USAGE_GROUP } from '@tollgate/shared';
+import { Redis } from 'ioredis';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../control-plane/src/db/connect.ts';
@@ -29,6 +30,8 @@ interface Outcome {
   requestId: string | null;
   retryAfter: string | null;
   ms: number;
+  /** A whole answer: for a stream, its text ends with `data: [DONE]`. */
+  complete: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -112,10 +115,10 @@ describe('the system under real failures, books reconciled after each', () => {
       });
       const text = await response.text();
       const code = response.status === 200 ? null : ((JSON.parse(text) as { error?: { code?: string } }).error?.code ?? null);
-      if (response.status === 200 && stream) expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
-      return { status: response.status, code, requestId: response.headers.get('x-request-id'), retryAfter: response.headers.get('retry-after'), ms: Date.now() - started };
+      const complete = response.status === 200 && (!stream || text.trimEnd().endsWith('data: [DONE]'));
+      return { status: response.status, code, requestId: response.headers.get('x-request-id'), retryAfter: response.headers.get('retry-after'), ms: Date.now() - started, complete };
     } catch {
-      return { status: 0, code: 'connection', requestId: null, retryAfter: null, ms: Date.now() - started };
+      return { status: 0, code: 'connection', requestId: null, retryAfter: null, ms: Date.now() - started, complete: false };
     }
   }
 
@@ -143,8 +146,14 @@ describe('the system under real failures, books reconciled after each', () => {
     const drained = async (): Promise<boolean> => (await store.unconsumedUsage(10)).length === 0 && (await store.getBalance(orgId))?.held === 0n;
     await until(drained, 60_000, 'the stream to be consumed and holds released').catch(async (error: unknown) => {
       // What was left, for the next reader of a failure: the entries, the holds, the control plane's last words.
-      const left = (await store.unconsumedUsage(10)).map((d) => ({ debited: d.storeDebited, event: d.payload.slice(0, 200) }));
-      throw new Error(`${(error as Error).message}; left in the stream: ${JSON.stringify(left)}; held: ${(await store.getBalance(orgId))?.held}; control plane said:\n${control.output.slice(-40).join('\n')}`);
+      const left = (await store.unconsumedUsage(10)).map((d) => ({ id: d.id, debited: d.storeDebited, event: d.payload.slice(0, 200) }));
+      const raw = new Redis(redis.url);
+      const stream = `tg:{s${shardOf(orgId)}}:usage`;
+      const pel = await raw.xpending(stream, USAGE_GROUP, '-', '+', 20).catch((e: unknown) => String(e));
+      const consumers = await raw.xinfo('CONSUMERS', stream, USAGE_GROUP).catch((e: unknown) => String(e));
+      const groups = await raw.xinfo('GROUPS', stream).catch((e: unknown) => String(e));
+      raw.disconnect();
+      throw new Error(`${(error as Error).message}; left in the stream: ${JSON.stringify(left)}; pending: ${JSON.stringify(pel)}; consumers: ${JSON.stringify(consumers)}; groups: ${JSON.stringify(groups)}; held: ${(await store.getBalance(orgId))?.held}; control plane said:\n${control.output.slice(-40).join('\n')}`);
     });
     const records = rowsOf<{ request_id: string; cost: string }>(await database.db.execute(sql`select request_id, cost::text as cost from usage_records where org_id = ${orgId}`));
     const recorded = new Set(records.map((r) => r.request_id));
@@ -159,7 +168,12 @@ describe('the system under real failures, books reconciled after each', () => {
     expect([report.orgs, report.counters, report.unconsumedEvents, report.deadLetters.count]).toEqual([[], [], 0, 0]);
   }
 
-  const answeredIds = (outcomes: Outcome[]): string[] => outcomes.filter((o) => o.status === 200).map((o) => o.requestId!);
+  /** The requests answered 200; each of them whole (a stream that ended with [DONE]). */
+  const answeredIds = (outcomes: Outcome[]): string[] => {
+    const answered = outcomes.filter((o) => o.status === 200);
+    expect(answered.filter((o) => !o.complete).map((o) => o.requestId)).toEqual([]);
+    return answered.map((o) => o.requestId!);
+  };
 
   beforeAll(async () => {
     postgres = await startPostgres();
@@ -264,7 +278,7 @@ describe('the system under real failures, books reconciled after each', () => {
     doomed!.process.child.kill('SIGKILL');
     const cut = await Promise.all(streams);
     // The client saw a broken stream (or a cut body), never a clean end.
-    expect(cut.every((o) => o.status === 0 || o.status === 200)).toBe(true);
+    expect(cut.map((o) => [o.status === 0 || o.status === 200, o.complete])).toEqual(Array.from({ length: 4 }, () => [true, false]));
     dataPlanes.shift();
     await startDataPlane();
     await expectBooksBalanced(orgId, []);

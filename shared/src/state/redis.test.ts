@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestRedis, type TestService } from '../../../test/support/services.ts';
 import type { Announcement } from '../snapshot.ts';
+import { USAGE_GROUP, usageStream } from './keys.ts';
 import { RedisStateStore } from './redis.ts';
 
 // What only the Redis adapter can go through: its pub/sub connection dropping. Everything else
@@ -57,6 +58,27 @@ describe('RedisStateStore subscriptions', () => {
       await until(() => seen.length > 0);
       expect(seen).toEqual([{ kind: 'key', hash: 'h' }]);
       expect(resyncs).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('counts an entry as unconsumed until it is acknowledged, even when an acknowledged one was never deleted', async () => {
+    const store = new RedisStateStore(redis.url);
+    try {
+      const stream = usageStream(3);
+      const ids: string[] = [];
+      for (const n of [1, 2, 3, 4]) ids.push((await admin.xadd(stream, '*', 'e', `event-${n}`, 'd', '1'))!);
+      // 1-3 delivered; 4 never delivered.
+      expect((await store.readUsage('reader', 3, 0)).map((d) => d.payload)).toEqual(['event-1', 'event-2', 'event-3']);
+      // A consumer of an older version acknowledged 2 and died before deleting it.
+      expect(await admin.xack(stream, USAGE_GROUP, ids[1]!)).toBe(1);
+      expect((await store.unconsumedUsage(100)).map((d) => d.payload)).toEqual(['event-1', 'event-3', 'event-4']);
+      expect((await store.unconsumedUsage(2)).map((d) => d.payload)).toEqual(['event-1', 'event-3']);
+      // Acknowledging now deletes in the same step: nothing acknowledged stays in the stream.
+      await store.ackUsage([`3/${ids[0]}`, `3/${ids[2]}`]);
+      expect(await admin.xrange(stream, '-', '+')).toEqual([[ids[1], ['e', 'event-2', 'd', '1']], [ids[3], ['e', 'event-4', 'd', '1']]]);
+      expect((await store.unconsumedUsage(100)).map((d) => d.payload)).toEqual(['event-4']);
     } finally {
       await store.close();
     }

@@ -449,11 +449,15 @@ export class RedisStateStore implements StateStore {
       const [shard, entry] = splitDeliveryId(id);
       byShard.set(shard, [...(byShard.get(shard) ?? []), entry]);
     }
-    // XACK then XDEL: acknowledged events live on in Postgres; the stream only buffers.
+    // XACK and XDEL (acknowledged events live on in Postgres; the stream only buffers) in one
+    // MULTI, which Redis runs whole or not at all: a consumer killed between two separate commands
+    // left an acknowledged entry in the stream, which every later reader (reconcile, and a repair
+    // built on it) took for an event not consumed yet. One shard's stream is one key, one slot.
     for (const [shard, entries] of byShard) {
       const stream = usageStream(shard);
-      await this.cmd.xack(stream, USAGE_GROUP, ...entries);
-      await this.cmd.xdel(stream, ...entries);
+      const replies = await this.cmd.multi().xack(stream, USAGE_GROUP, ...entries).xdel(stream, ...entries).exec();
+      const failed = replies?.find(([error]) => error)?.[0];
+      if (!replies || failed) throw failed ?? new Error('acknowledging usage entries: the transaction was aborted');
     }
   }
 
@@ -464,18 +468,48 @@ export class RedisStateStore implements StateStore {
     }
   }
 
+  /**
+   * The stream's entries minus those acknowledged: an entry the group has delivered (at or before
+   * its last-delivered id) counts only while it is pending. Acknowledging deletes the entry in the
+   * same MULTI, but a store written by an older version may still hold acknowledged entries.
+   */
   async unconsumedUsage(limit: number): Promise<UsageDelivery[]> {
     const out: UsageDelivery[] = [];
     for (let shard = 0; shard < USAGE_SHARDS && out.length < limit; shard++) {
+      const stream = usageStream(shard);
+      const lastDelivered = await this.lastDeliveredId(stream);
       let start = '-';
       while (out.length < limit) {
-        const page = (await this.cmd.xrange(usageStream(shard), start, '+', 'COUNT', Math.min(1000, limit - out.length))) as StreamEntries;
-        out.push(...toDeliveries(shard, page));
-        if (page.length === 0 || out.length >= limit) break;
+        const page = (await this.cmd.xrange(stream, start, '+', 'COUNT', Math.min(1000, limit - out.length))) as StreamEntries;
+        if (page.length === 0) break;
+        const first = page[0]![0];
+        const pending =
+          lastDelivered !== null && compareStreamIds(first, lastDelivered) <= 0
+            ? new Set(((await this.cmd.xpending(stream, USAGE_GROUP, first, page[page.length - 1]![0], page.length)) as [string, ...unknown[]][]).map(([id]) => id))
+            : null;
+        const unacknowledged = page.filter(([id]) => pending === null || compareStreamIds(id, lastDelivered!) > 0 || pending.has(id));
+        out.push(...toDeliveries(shard, unacknowledged).slice(0, limit - out.length));
         start = `(${page[page.length - 1]![0]}`;
       }
     }
     return out;
+  }
+
+  /** The group's last-delivered id on a stream; null when the stream or the group does not exist (nothing delivered). */
+  private async lastDeliveredId(stream: string): Promise<string | null> {
+    let groups: unknown[][];
+    try {
+      groups = (await this.cmd.xinfo('GROUPS', stream)) as unknown[][];
+    } catch (error) {
+      if (String((error as Error).message).includes('no such key')) return null;
+      throw error;
+    }
+    for (const fields of groups) {
+      const info = new Map<unknown, unknown>();
+      for (let i = 0; i + 1 < fields.length; i += 2) info.set(fields[i], fields[i + 1]);
+      if (info.get('name') === USAGE_GROUP) return String(info.get('last-delivered-id'));
+    }
+    return null;
   }
 
   async close(): Promise<void> {
@@ -485,6 +519,13 @@ export class RedisStateStore implements StateStore {
       [this.cmd, this.subscriber].filter((c): c is Redis | Cluster => c !== undefined).map((c) => c.quit().catch(() => c.disconnect())),
     );
   }
+}
+
+/** Orders two stream ids ("<ms>-<seq>"). */
+function compareStreamIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bMs, bSeq] = b.split('-').map(BigInt) as [bigint, bigint];
+  return aMs !== bMs ? (aMs < bMs ? -1 : 1) : aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
 }
 
 function shardOfStream(stream: string): number {
