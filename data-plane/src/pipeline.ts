@@ -8,6 +8,7 @@ import {
 } from '@tollgate/shared';
 import { authenticate } from './auth/authenticate.ts';
 import type { GatewayContext } from './context.ts';
+import { Abort } from './dispatch/abort.ts';
 import { affinityKeyOf } from './dispatch/affinity.ts';
 import { UpstreamCall } from './dispatch/call.ts';
 import { dispatch } from './dispatch/dispatcher.ts';
@@ -133,7 +134,7 @@ async function serveAdmitted<Req, Res>(
   const { requestId, startedAt } = incoming;
   const plan = admitted.plan;
   const meter = new Meter(() => endpoint.countInput(request), admitted.outputBudget, inputEstimate);
-  const controller = new AbortController();
+  const controller = new Abort();
   reply.onAbort(() => controller.abort());
   const deadline = setTimeout(() => controller.abort(UpstreamCall.DEADLINE), ctx.requestTimeoutMs);
 
@@ -171,7 +172,7 @@ async function serveAdmitted<Req, Res>(
     }
     const affinityKey = plan.candidates.length > 1 ? affinityKeyOf(key.id, incoming.sessionId, endpoint.promptTexts(request)) : null;
     const exchange = endpoint.exchange(request);
-    const dispatched = await dispatch(plan, exchange, affinityKey, controller.signal, ctx.dispatch);
+    const dispatched = await dispatch(plan, exchange, affinityKey, controller, ctx.dispatch);
     attempts = dispatched.attempts;
     if (!dispatched.ok) {
       if (dispatched.error === null) {

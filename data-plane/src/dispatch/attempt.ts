@@ -1,5 +1,6 @@
 import { GatewayError, isContentEvent, plainErrorName, sanitiseProviderText, UpstreamFormatError, type DecodedFrame, type StreamDecoder } from '@tollgate/shared';
 import type { Candidate } from '../routing/candidate.ts';
+import type { Abort } from './abort.ts';
 import { CallLimitError, UpstreamCall } from './call.ts';
 import { failure, retryAfterMs, statusFailure, transportFailure, unsupported, type AttemptFailure } from './failure.ts';
 import type { Capacity } from './capacity.ts';
@@ -39,7 +40,7 @@ export interface AttemptDeps {
  * upstream that breaks, stalls or reports an error before that costs the client nothing and can be
  * replaced by the next candidate.
  */
-export async function attempt<T>(candidate: Candidate, exchange: Exchange<T>, signal: AbortSignal, deps: AttemptDeps): Promise<AttemptOutcome<T>> {
+export async function attempt<T>(candidate: Candidate, exchange: Exchange<T>, signal: Abort, deps: AttemptDeps): Promise<AttemptOutcome<T>> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   // Prepared before any slot is taken: an adapter that cannot express the request throws, and

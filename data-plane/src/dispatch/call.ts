@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { Abort } from './abort.ts';
 
 export type AbortReason = 'client' | 'first_byte' | 'total' | 'gateway';
 
@@ -8,7 +9,7 @@ export type AbortReason = 'client' | 'first_byte' | 'total' | 'gateway';
  * clears the timers and gives the slots back exactly once.
  */
 export class UpstreamCall {
-  readonly controller = new AbortController();
+  private readonly controller = new Abort();
   reason: AbortReason | null = null;
   bytes = 0;
   private iterator: AsyncIterator<Buffer> | null = null;
@@ -30,16 +31,16 @@ export class UpstreamCall {
   };
 
   constructor(
-    private readonly parent: AbortSignal,
+    private readonly parent: Abort,
     totalMs: number,
   ) {
     if (parent.aborted) this.onParentAbort();
-    else parent.addEventListener('abort', this.onParentAbort, { once: true });
+    else parent.once('abort', this.onParentAbort);
     this.deadline(totalMs, 'total');
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  get signal(): Abort {
+    return this.controller;
   }
 
   /** Aborts the call when `ms` pass; returns a function that cancels that deadline. */
@@ -96,9 +97,9 @@ export class UpstreamCall {
     if (this.disposed) return;
     this.disposed = true;
     for (const timer of this.timers) clearTimeout(timer);
-    this.parent.removeEventListener('abort', this.onParentAbort);
+    this.parent.off('abort', this.onParentAbort);
     // An unread body would hold its connection: stop it (the pool then drops the socket).
-    if (!this.controller.signal.aborted) this.iterator?.return?.().catch(() => {});
+    if (!this.controller.aborted) this.iterator?.return?.().catch(() => {});
     for (const release of this.releases) release();
   }
 }

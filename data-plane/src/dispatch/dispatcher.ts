@@ -3,6 +3,7 @@ import type { Candidate } from '../routing/candidate.ts';
 import type { RoutePlan } from '../routing/resolve.ts';
 import type { Affinity } from './affinity.ts';
 import { attempt, type AttemptDeps, type AttemptSuccess } from './attempt.ts';
+import type { Abort } from './abort.ts';
 import { UpstreamCall } from './call.ts';
 import type { Exchange } from './exchange.ts';
 import type { Breakers } from './breaker.ts';
@@ -57,14 +58,14 @@ function record(candidate: Candidate, outcome: 'ok' | 'failed', f: AttemptFailur
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: Abort): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
+    signal.once('abort', done);
     function done(): void {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      signal.off('abort', done);
       resolve();
     }
   });
@@ -80,7 +81,7 @@ export async function dispatch<T>(
   plan: RoutePlan,
   exchange: Exchange<T>,
   affinityKey: string | null,
-  signal: AbortSignal,
+  signal: Abort,
   deps: DispatchDeps,
 ): Promise<DispatchOutcome<T>> {
   const attempts: AttemptRecord[] = [];
