@@ -33,4 +33,18 @@ describe('the journal of recent settlements', () => {
       ['d', false],
     ]);
   });
+
+  it('lets go of its events once the window has passed, with no settlement coming to prune it', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
+    const settlements = new Settlements(new MemoryStateStore(), silentLogger, 100, { windowMs: 10_000, maxEvents: 100 });
+    for (const id of ['a', 'b', 'c']) settlements.settle({ event: event(id), consumption: [] });
+    await vi.waitFor(() => expect(settlements.pending).toBe(0));
+    expect(settlements.journaled).toBe(3);
+    vi.advanceTimersByTime(9_000);
+    expect(settlements.journaled).toBe(3);
+    vi.advanceTimersByTime(2_000);
+    expect(settlements.journaled).toBe(0);
+    await settlements.drain(1_000);
+  });
 });
+

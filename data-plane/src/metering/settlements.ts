@@ -28,18 +28,27 @@ export class Settlements {
   /** Events settled recently, oldest first, with when: replayed after a store reset. */
   private journal: { at: number; event: UsageEvent }[] = [];
   private journalStart = 0;
+  /** Prunes the journal while no settlement does: after a burst, its events go when the window passes. */
+  private readonly pruner: NodeJS.Timeout | null;
 
   constructor(
     private readonly store: StateStore,
     private readonly logger: Logger,
     readonly maxBuffered = 100_000,
     private readonly journalSettings: JournalSettings = DEFAULT_JOURNAL,
-  ) {}
+  ) {
+    this.pruner = journalSettings.maxEvents > 0 ? setInterval(() => this.prune(Date.now()), Math.max(1_000, journalSettings.windowMs / 10)).unref() : null;
+  }
 
   /** Events settled within the journal's window (the most recent `maxEvents`). */
   recent(nowMs = Date.now()): UsageEvent[] {
     this.prune(nowMs);
     return this.journal.slice(this.journalStart).map((j) => j.event);
+  }
+
+  /** Events the journal holds now, as they are (no pruning on reading). */
+  get journaled(): number {
+    return this.journal.length - this.journalStart;
   }
 
   private remember(event: UsageEvent): void {
@@ -51,8 +60,8 @@ export class Settlements {
   private prune(nowMs: number): void {
     const { windowMs, maxEvents } = this.journalSettings;
     while (this.journalStart < this.journal.length && (this.journal.length - this.journalStart > maxEvents || this.journal[this.journalStart]!.at < nowMs - windowMs)) this.journalStart++;
-    // Compact now and then, so dropping the oldest stays O(1) amortised.
-    if (this.journalStart > 1_024 && this.journalStart * 2 > this.journal.length) {
+    // Compact now and then, so dropping the oldest stays O(1) amortised; an emptied journal at once.
+    if (this.journalStart === this.journal.length || (this.journalStart > 1_024 && this.journalStart * 2 > this.journal.length)) {
       this.journal = this.journal.slice(this.journalStart);
       this.journalStart = 0;
     }
@@ -105,6 +114,7 @@ export class Settlements {
       await Promise.race([Promise.all([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, Math.max(1, deadline - Date.now())))]);
     }
     this.closing = true;
+    if (this.pruner) clearInterval(this.pruner);
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 }
