@@ -15,6 +15,12 @@ describe('secrets', () => {
     expect(key.secret.endsWith(key.last4)).toBe(true);
   });
 
+  it('still verifies and hashes a key minted by an earlier version exactly as then: keys live on in customer configs', () => {
+    const minted = 'tg_WtwgJu0V8JpTgfHOqIGAEfpfPSOf2aFNyT4kt6PW1hm4Ad440';
+    expect(isWellFormedSecret(minted, 'api_key')).toBe(true);
+    expect(hashSecret(minted)).toBe('51aba3f652acd2fd301914138043e976b2bf26b7f43e6a5643c84681dbce2709');
+  });
+
   it('management tokens have their own prefix', () => {
     const token = generateSecret('management_token');
     expect(token.secret.startsWith('tgm_')).toBe(true);
