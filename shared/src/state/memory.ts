@@ -13,6 +13,7 @@ import {
 } from '../snapshot.ts';
 import { encodeUsageEvent, type UsageEvent } from '../usage.ts';
 import { assertCounterName } from './keys.ts';
+import { MemoryUsageStream } from './memory-usage.ts';
 import { SETTLED_MEMORY_SECONDS } from './port.ts';
 import { assertReservation, assertSettlement } from './validate.ts';
 import type {
@@ -84,17 +85,6 @@ class Markers<T> {
   }
 }
 
-interface StreamEntry {
-  id: string;
-  payload: string;
-  storeDebited: boolean;
-  /** Consumer holding the entry and when it was delivered; unset while undelivered. */
-  owner?: string;
-  deliveredAt?: number;
-}
-
-const deliveryOf = (entry: StreamEntry): UsageDelivery => ({ id: entry.id, payload: entry.payload, storeDebited: entry.storeDebited });
-
 /**
  * In-process adapter for embedded mode, where both planes share one process. It keeps the Redis
  * adapter's semantics exactly (the same contract suite runs against both); every operation is
@@ -112,22 +102,12 @@ export class MemoryStateStore implements StateStore {
   private readonly orgs = new Map<string, OrgState>();
   private readonly breakers = new Map<string, BreakerState & { probeUntil: number }>();
   private readonly affinity = new Map<string, { value: string; expiresAt: number }>();
-  /**
-   * The usage stream as two maps in id order, so reads, claims and acknowledgements cost what they
-   * return, not the stream's length: entries are delivered from the front of `undelivered` and move
-   * to the end of `pending`, so every pending id is lower than every undelivered one, and each map
-   * stays in id order (a claim changes an entry's owner, not its place, as in Redis's PEL).
-   */
-  private readonly undelivered = new Map<string, StreamEntry>();
-  private readonly pending = new Map<string, StreamEntry>();
-  private sequence = 0;
+  private readonly usage = new MemoryUsageStream();
   /** Requests admitted and not settled yet, by id: the instance serving each and its orphan event. */
   private readonly intents = new Map<string, { instance: string; orphan: UsageEvent }>();
   private readonly instances = new Map<string, number>();
   private readonly janitorLocks = new Map<string, number>();
   private epoch: string | null = null;
-  private readonly waiters = new Set<() => void>();
-  private closed = false;
 
   async putKeyRecord(hash: string, record: KeyRecord | null): Promise<void> {
     if (record) this.keyRecords.set(hash, encodeKeyRecord(record));
@@ -322,7 +302,7 @@ export class MemoryStateStore implements StateStore {
     this.intents.delete(event.requestId);
     const debited = org.balance !== null;
     if (org.balance !== null) org.balance -= BigInt(event.cost);
-    this.append(encodeUsageEvent(event), debited);
+    this.usage.append(encodeUsageEvent(event), debited);
     org.settled.set(event.requestId, debited);
     return debited;
   }
@@ -421,84 +401,30 @@ export class MemoryStateStore implements StateStore {
     this.affinity.set(key, { value, expiresAt: Date.now() + ttlMs });
   }
 
-  private append(payload: string, storeDebited: boolean): void {
-    const id = `${Date.now()}-${this.sequence++}`;
-    this.undelivered.set(id, { id, payload, storeDebited });
-    for (const wake of this.waiters) wake();
-    this.waiters.clear();
+  readUsage(consumer: string, count: number, blockMs: number): Promise<UsageDelivery[]> {
+    return this.usage.read(consumer, count, blockMs);
   }
 
-  async readUsage(consumer: string, count: number, blockMs: number): Promise<UsageDelivery[]> {
-    const batch = this.takeNew(consumer, count);
-    if (batch.length > 0 || blockMs <= 0 || this.closed) return batch;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(wake);
-        resolve();
-      }, blockMs);
-      const wake = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.waiters.add(wake);
-    });
-    return this.takeNew(consumer, count);
+  claimStaleUsage(consumer: string, minIdleMs: number, count: number): Promise<UsageDelivery[]> {
+    return this.usage.claimStale(consumer, minIdleMs, count);
   }
 
-  private takeNew(consumer: string, count: number): UsageDelivery[] {
-    const out: UsageDelivery[] = [];
-    const now = Date.now();
-    for (const [id, entry] of this.undelivered) {
-      if (out.length >= count) break;
-      this.undelivered.delete(id);
-      entry.owner = consumer;
-      entry.deliveredAt = now;
-      this.pending.set(id, entry);
-      out.push(deliveryOf(entry));
-    }
-    return out;
+  replayUsage(events: readonly UsageEvent[]): Promise<void> {
+    for (const event of events) this.usage.append(encodeUsageEvent(event), false);
+    return Promise.resolve();
   }
 
-  async claimStaleUsage(consumer: string, minIdleMs: number, count: number): Promise<UsageDelivery[]> {
-    const out: UsageDelivery[] = [];
-    const now = Date.now();
-    // Only delivered entries are looked at: as many as consumers hold unacknowledged, not the stream.
-    for (const entry of this.pending.values()) {
-      if (out.length >= count) break;
-      if (now - entry.deliveredAt! < minIdleMs) continue;
-      entry.owner = consumer;
-      entry.deliveredAt = now;
-      out.push(deliveryOf(entry));
-    }
-    return out;
+  unconsumedUsage(limit: number): Promise<UsageDelivery[]> {
+    return this.usage.unconsumed(limit);
   }
 
-  async replayUsage(events: readonly UsageEvent[]): Promise<void> {
-    for (const event of events) this.append(encodeUsageEvent(event), false);
-  }
-
-  async unconsumedUsage(limit: number): Promise<UsageDelivery[]> {
-    const out: UsageDelivery[] = [];
-    for (const entries of [this.pending, this.undelivered]) {
-      for (const entry of entries.values()) {
-        if (out.length >= limit) return out;
-        out.push(deliveryOf(entry));
-      }
-    }
-    return out;
-  }
-
-  /** Acknowledges and deletes (XACK + XDEL): an id not delivered yet is deleted too, as in Redis. */
-  async ackUsage(ids: string[]): Promise<void> {
-    for (const id of ids) {
-      if (!this.pending.delete(id)) this.undelivered.delete(id);
-    }
+  ackUsage(ids: string[]): Promise<void> {
+    this.usage.ack(ids);
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    for (const wake of this.waiters) wake();
-    this.waiters.clear();
+    this.usage.close();
     this.listeners.clear();
   }
 }
