@@ -1,4 +1,5 @@
 import type { Logger, Settlement, StateStore, UsageEvent } from '@tollgate/shared';
+import { DEFAULT_JOURNAL, SettlementJournal, type JournalSettings } from './journal.ts';
 
 /** Backoff between attempts of one settlement: quick at first, then every 5 s until the store is back. */
 const RETRY_DELAYS_MS = [50, 200, 1_000, 2_000, 5_000];
@@ -11,23 +12,11 @@ const RETRY_DELAYS_MS = [50, 200, 1_000, 2_000, 5_000];
  * Closing waits for every settlement up to a bound; one still unwritten then (the store is gone
  * for good) is logged whole, at error level, for `tollgate reconcile` to replay.
  */
-/**
- * How long, and how many, settled events are kept to be appended again if the store loses its data:
- * the consumer normally takes an event within milliseconds, so a minute covers its lag many times.
- */
-export interface JournalSettings {
-  windowMs: number;
-  maxEvents: number;
-}
-
-export const DEFAULT_JOURNAL: JournalSettings = { windowMs: 60_000, maxEvents: 50_000 };
-
 export class Settlements {
   private readonly inFlight = new Set<Promise<void>>();
   private closing = false;
-  /** Events settled recently, oldest first, with when: replayed after a store reset. */
-  private journal: { at: number; event: UsageEvent }[] = [];
-  private journalStart = 0;
+  /** Events settled recently: replayed after a store reset. */
+  private readonly journal: SettlementJournal;
   /** Prunes the journal while no settlement does: after a burst, its events go when the window passes. */
   private readonly pruner: NodeJS.Timeout | null;
 
@@ -35,36 +24,20 @@ export class Settlements {
     private readonly store: StateStore,
     private readonly logger: Logger,
     readonly maxBuffered = 100_000,
-    private readonly journalSettings: JournalSettings = DEFAULT_JOURNAL,
+    journalSettings: JournalSettings = DEFAULT_JOURNAL,
   ) {
-    this.pruner = journalSettings.maxEvents > 0 ? setInterval(() => this.prune(Date.now()), Math.max(1_000, journalSettings.windowMs / 10)).unref() : null;
+    this.journal = new SettlementJournal(journalSettings);
+    this.pruner = journalSettings.maxEvents > 0 ? setInterval(() => this.journal.prune(Date.now()), Math.max(1_000, journalSettings.windowMs / 10)).unref() : null;
   }
 
   /** Events settled within the journal's window (the most recent `maxEvents`). */
   recent(nowMs = Date.now()): UsageEvent[] {
-    this.prune(nowMs);
-    return this.journal.slice(this.journalStart).map((j) => j.event);
+    return this.journal.events(nowMs);
   }
 
   /** Events the journal holds now, as they are (no pruning on reading). */
   get journaled(): number {
-    return this.journal.length - this.journalStart;
-  }
-
-  private remember(event: UsageEvent): void {
-    const now = Date.now();
-    this.journal.push({ at: now, event });
-    this.prune(now);
-  }
-
-  private prune(nowMs: number): void {
-    const { windowMs, maxEvents } = this.journalSettings;
-    while (this.journalStart < this.journal.length && (this.journal.length - this.journalStart > maxEvents || this.journal[this.journalStart]!.at < nowMs - windowMs)) this.journalStart++;
-    // Compact now and then, so dropping the oldest stays O(1) amortised; an emptied journal at once.
-    if (this.journalStart === this.journal.length || (this.journalStart > 1_024 && this.journalStart * 2 > this.journal.length)) {
-      this.journal = this.journal.slice(this.journalStart);
-      this.journalStart = 0;
-    }
+    return this.journal.size;
   }
 
   /**
@@ -91,7 +64,7 @@ export class Settlements {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.store.settle(settlement);
-        this.remember(settlement.event);
+        this.journal.add(settlement.event, Date.now());
         if (attempt > 0) this.logger.info('settlement written after retries', { requestId: settlement.event.requestId, attempts: attempt + 1 });
         return;
       } catch (error) {
