@@ -4,6 +4,7 @@ import { setOrgAllowedTiers } from '../../services/access.ts';
 import { inviteMember } from '../../services/members.ts';
 import { createOrg, deleteOrg, updateOrg } from '../../services/orgs.ts';
 import { builder } from '../builder.ts';
+import { createdAtBound } from '../keyset.ts';
 import { inputScope } from '../scopes.ts';
 import { ApiKeyStatusEnum, TierEnum } from './enums.ts';
 import { LimitsInput, LimitsRef } from './limits.ts';
@@ -90,13 +91,14 @@ export const OrgRef = builder.drizzleObject('orgs', {
     ledgerEntries: t.relatedConnection('ledgerEntries', {
       description: 'Newest first. Needs billing:read.',
       authScopes: billing,
-      query: { orderBy: { createdAt: 'desc' } },
+      // The bound on created_at lets a deep page start at its cursor in the index (keyset.ts).
+      query: (args) => ({ where: createdAtBound(args), orderBy: { createdAt: 'desc' } }),
     }),
     usageRecords: t.relatedConnection('usageRecords', {
       description: 'Newest first. Needs billing:read.',
       authScopes: billing,
       // The request id breaks ties: one consumer batch shares one created_at.
-      query: { orderBy: { createdAt: 'desc', requestId: 'desc' } },
+      query: (args) => ({ where: createdAtBound(args), orderBy: { createdAt: 'desc', requestId: 'desc' } }),
     }),
   }),
 });

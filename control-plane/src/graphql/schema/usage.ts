@@ -1,5 +1,6 @@
 import type { AttemptRecord } from '@tollgate/shared';
 import { builder } from '../builder.ts';
+import { createdAtBound } from '../keyset.ts';
 import { isUuid } from '../../errors.ts';
 import { ChargeKindEnum, LaneEnum, TierEnum } from './enums.ts';
 
@@ -79,7 +80,12 @@ builder.queryFields((t) => ({
       isUuid(args.orgId) && (!args.apiKeyId || isUuid(args.apiKeyId))
         ? ctx.db.query.usageRecords.findMany(
             query({
-              where: { orgId: args.orgId, ...(args.apiKeyId ? { apiKeyId: args.apiKeyId } : {}), ...(args.since ? { createdAt: { gte: args.since } } : {}) },
+              where: {
+                orgId: args.orgId,
+                ...(args.apiKeyId ? { apiKeyId: args.apiKeyId } : {}),
+                // Both bounds on created_at: the cursor's (keyset.ts), so a deep page starts at it in the index, and `since`.
+                AND: [createdAtBound(args), args.since ? { createdAt: { gte: args.since } } : {}],
+              },
               orderBy: { createdAt: 'desc', requestId: 'desc' },
             }),
           )
