@@ -172,8 +172,12 @@ describe('data plane process (main.ts)', () => {
     const rpm = await createCustomer(store, 10_000_000_000n, { limits: { ...none, requestsPerMinute: 3 } });
     expect([await call(bases[0]!, rpm.key.secret), await call(bases[1]!, rpm.key.secret), await call(bases[0]!, rpm.key.secret), await call(bases[1]!, rpm.key.secret)]).toEqual([200, 200, 200, 429]);
     // The fake reports 9 + 3 tokens: a 20-token minute takes one request wherever it lands.
+    // Settlement comes after the answer, off its path: the real tokens count once it has landed
+    // (its hold released), and until then the request counts by its input estimate.
     const tpm = await createCustomer(store, 10_000_000_000n, { limits: { ...none, tokensPerMinute: 20 } });
-    expect([await call(bases[0]!, tpm.key.secret), await call(bases[1]!, tpm.key.secret)]).toEqual([200, 429]);
+    const first = await call(bases[0]!, tpm.key.secret);
+    await until(async () => (await store.getBalance(tpm.orgId))!.held === 0n);
+    expect([first, await call(bases[1]!, tpm.key.secret)]).toEqual([200, 429]);
     const conc = await createCustomer(store, 10_000_000_000n, { limits: { ...none, concurrency: 1 } });
     fake.setBehavior({ chunkDelayMs: 300 });
     try {
