@@ -138,10 +138,7 @@ export class RedisUsageStream {
         const page = (await this.cmd.xrange(stream, start, '+', 'COUNT', Math.min(1000, limit - out.length))) as StreamEntries;
         if (page.length === 0) break;
         const first = page[0]![0];
-        const pending =
-          lastDelivered !== null && compareStreamIds(first, lastDelivered) <= 0
-            ? new Set(((await this.cmd.xpending(stream, USAGE_GROUP, first, page[page.length - 1]![0], page.length)) as [string, ...unknown[]][]).map(([id]) => id))
-            : null;
+        const pending = lastDelivered !== null && compareStreamIds(first, lastDelivered) <= 0 ? await this.pendingIds(stream, first, page[page.length - 1]![0]) : null;
         const unacknowledged = page.filter(([id]) => pending === null || compareStreamIds(id, lastDelivered!) > 0 || pending.has(id));
         out.push(...toDeliveries(shard, unacknowledged).slice(0, limit - out.length));
         start = `(${page[page.length - 1]![0]}`;
@@ -165,6 +162,20 @@ export class RedisUsageStream {
       if (info.get('name') === USAGE_GROUP) return String(info.get('last-delivered-id'));
     }
     return null;
+  }
+
+  /**
+   * The group's pending ids from `first` to `last`, inclusive, read in pages: the pending list
+   * may also hold ids whose entries were deleted, so one page the size of the range is not enough.
+   */
+  private async pendingIds(stream: string, first: string, last: string): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (let from = first; ; ) {
+      const page = (await this.cmd.xpending(stream, USAGE_GROUP, from, last, 1000)) as [string, ...unknown[]][];
+      for (const [id] of page) ids.add(id);
+      if (page.length < 1000) return ids;
+      from = `(${page[page.length - 1]![0]}`;
+    }
   }
 
   /** A connection blocked in XREADGROUP would answer QUIT only after its timeout: cut it. */

@@ -83,4 +83,25 @@ describe('RedisStateStore subscriptions', () => {
       await store.close();
     }
   });
+
+  it('lists every pending entry when the pending list also holds more than a page of ids whose entries were deleted', async () => {
+    const store = new RedisStateStore(redis.url);
+    try {
+      await admin.flushall();
+      const stream = usageStream(5);
+      const pipeline = admin.pipeline();
+      for (let n = 0; n < 1_200; n++) pipeline.xadd(stream, '*', 'e', `event-${n}`, 'd', '1');
+      const ids = (await pipeline.exec())!.map(([, id]) => id as string);
+      // All delivered (pending); then all but every 25th deleted from the stream, never acknowledged:
+      // the kept entries' range holds 1,152 pending ids of deleted entries between them.
+      expect(await store.readUsage('reader', 2_000, 0)).toHaveLength(1_200);
+      const deleted = ids.filter((_, n) => n % 25 !== 0);
+      expect(await admin.xdel(stream, ...deleted)).toBe(1_152);
+      const listed = (await store.unconsumedUsage(100)).map((d) => d.payload);
+      expect(listed).toEqual(Array.from({ length: 48 }, (_, i) => `event-${i * 25}`));
+    } finally {
+      await store.close();
+    }
+  });
 });
+
