@@ -3,6 +3,7 @@ export * from './pricing.ts';
 export * from './errors.ts';
 export * from './keys.ts';
 export * from './snapshot.ts';
+export * from './snapshot-decode.ts';
 export * from './model-capabilities.ts';
 export * from './usage.ts';
 export * from './canonical/index.ts';

@@ -3,21 +3,18 @@ import {
   byokCredentialAad,
   channelCredentialAad,
   decodeAnnouncement,
-  decodeByokRecord,
-  decodeKeyRecord,
-  decodeRouteTable,
   encodeAnnouncement,
   encodeByokRecord,
   encodeKeyRecord,
   encodeRouteTable,
   isTier,
-  SnapshotFormatError,
   type Announcement,
   type ByokRecord,
   type ChannelRecord,
   type KeyRecord,
   type RouteTable,
 } from './snapshot.ts';
+import { decodeByokRecord, decodeKeyRecord, decodeRouteTable, SnapshotFormatError } from './snapshot-decode.ts';
 
 const keyRecord: KeyRecord = {
   v: 2, id: 'key-1', orgId: 'org-1', defaultTier: 'cheap', status: 'active', expiresAt: 1_800_000_000_000, allowedTiers: ['cheap', 'byok'], planId: 'plan-flat',

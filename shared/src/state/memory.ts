@@ -1,8 +1,5 @@
 import { type Nanocredits } from '../money.ts';
 import {
-  decodeByokRecord,
-  decodeKeyRecord,
-  decodeRouteTable,
   encodeByokRecord,
   encodeKeyRecord,
   encodeRouteTable,
@@ -11,6 +8,7 @@ import {
   type KeyRecord,
   type RouteTable,
 } from '../snapshot.ts';
+import { decodeByokRecord, decodeKeyRecord, decodeRouteTable } from '../snapshot-decode.ts';
 import { encodeUsageEvent, type UsageEvent } from '../usage.ts';
 import { assertCounterName } from './keys.ts';
 import { MemoryUsageStream } from './memory-usage.ts';

@@ -2,9 +2,6 @@ import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import { type Nanocredits } from '../money.ts';
 import {
   decodeAnnouncement,
-  decodeByokRecord,
-  decodeKeyRecord,
-  decodeRouteTable,
   encodeAnnouncement,
   encodeByokRecord,
   encodeKeyRecord,
@@ -14,6 +11,7 @@ import {
   type KeyRecord,
   type RouteTable,
 } from '../snapshot.ts';
+import { decodeByokRecord, decodeKeyRecord, decodeRouteTable } from '../snapshot-decode.ts';
 import { decodeOrphan, encodeOrphan, encodeUsageEvent, type UsageEvent } from '../usage.ts';
 import {
   affinityKey,
