@@ -33,15 +33,14 @@ import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
 import {
   answer,
   DEFAULT_ERROR_BODY,
-  type AnswerBehavior,
   type Behavior,
   type BodyShape,
   type EndlessBehavior,
   type HugeBehavior,
   type Interrupt,
   type Responder,
-  type Usage,
 } from './upstream-behaviors.ts';
+import { completion, streamEvents, type Ids } from './upstream-wire.ts';
 
 export * from './upstream-behaviors.ts';
 
@@ -252,77 +251,6 @@ async function runInterrupt(ex: Exchange, interrupt: Interrupt): Promise<void> {
       if (await ex.write(`data: ${JSON.stringify({ error: { param: null, code: null, ...interrupt.error } })}\n\n`)) ex.finish();
       return;
   }
-}
-
-/** Exactly `parts` pieces (some empty if the text is shorter), so chunk counts are predictable. */
-function split(text: string, parts: number): string[] {
-  const count = Math.max(1, parts);
-  return Array.from({ length: count }, (_, i) => text.slice(Math.floor((i * text.length) / count), Math.floor(((i + 1) * text.length) / count)));
-}
-
-function usageJson(usage: Usage): Record<string, unknown> {
-  return {
-    prompt_tokens: usage.promptTokens,
-    completion_tokens: usage.completionTokens,
-    total_tokens: usage.promptTokens + usage.completionTokens,
-    ...(usage.cachedTokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: usage.cachedTokens, audio_tokens: 0 } }),
-    ...(usage.reasoningTokens === undefined
-      ? {}
-      : { completion_tokens_details: { reasoning_tokens: usage.reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } }),
-  };
-}
-
-interface Ids {
-  id: string;
-  created: number;
-  model: string;
-}
-
-function completion(b: AnswerBehavior, ids: Ids): string {
-  const toolCalls = b.toolCalls ?? [];
-  const reply = b.reply ?? 'Hello!';
-  const usage = b.usage === undefined ? { promptTokens: 9, completionTokens: 3 } : b.usage;
-  const message = {
-    role: 'assistant',
-    content: toolCalls.length > 0 && reply === '' ? null : reply,
-    refusal: null,
-    ...(toolCalls.length > 0
-      ? { tool_calls: toolCalls.map((call, i) => ({ id: call.id ?? `call_fake${i}`, type: 'function', function: { name: call.name, arguments: call.arguments } })) }
-      : {}),
-  };
-  const finishReason = toolCalls.length > 0 ? 'tool_calls' : (b.finishReason ?? 'stop');
-  return JSON.stringify({
-    id: ids.id, object: 'chat.completion', created: ids.created, model: ids.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
-    ...(usage ? { usage: usageJson(usage) } : {}),
-    system_fingerprint: 'fp_fake',
-  });
-}
-
-function streamEvents(b: AnswerBehavior, ids: Ids, includeUsage: boolean): string[] {
-  const toolCalls = b.toolCalls ?? [];
-  const reply = b.reply ?? 'Hello!';
-  const usage = b.usage === undefined ? { promptTokens: 9, completionTokens: 3 } : b.usage;
-  const chunk = (delta: Record<string, unknown>, finishReason: string | null): string =>
-    `data: ${JSON.stringify({
-      id: ids.id, object: 'chat.completion.chunk', created: ids.created, model: ids.model, system_fingerprint: 'fp_fake',
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-      ...(includeUsage ? { usage: null } : {}),
-    })}\n\n`;
-  const events = [chunk({ role: 'assistant', content: toolCalls.length > 0 && reply === '' ? null : '', refusal: null }, null)];
-  if (reply !== '') for (const piece of split(reply, b.chunks ?? 3)) events.push(chunk({ content: piece }, null));
-  toolCalls.forEach((call, index) => {
-    const id = call.id ?? `call_fake${index}`;
-    events.push(chunk({ tool_calls: [{ index, id, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
-    for (const piece of split(call.arguments, call.argumentChunks ?? 3)) events.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
-  });
-  events.push(chunk({}, toolCalls.length > 0 ? 'tool_calls' : (b.finishReason ?? 'stop')));
-  if (includeUsage && usage) {
-    const usageChunk = { id: ids.id, object: 'chat.completion.chunk', created: ids.created, model: ids.model, system_fingerprint: 'fp_fake', choices: [], usage: usageJson(usage) };
-    events.push(`data: ${JSON.stringify(usageChunk)}\n\n`);
-  }
-  events.push('data: [DONE]\n\n');
-  return events;
 }
 
 /** The body in pieces of at most pieceBytes, reusing one filler buffer so nothing large is held. */

@@ -1,4 +1,4 @@
-import { usage, type UsageEvent } from '@tollgate/shared';
+import { encodeUsageEvent, usage, type UsageEvent } from '@tollgate/shared';
 import { describe, expect, it } from 'vitest';
 import { SettlementJournal } from './journal.ts';
 
@@ -15,7 +15,7 @@ describe('the settlement journal', () => {
     // Buffers of a few events each, and buffers smaller than one event (each then gets its own).
     for (const chunkBytes of [1_500, 300]) {
       const journal = new SettlementJournal({ windowMs: 60_000, maxEvents: 1_000 }, chunkBytes);
-      for (const e of events) journal.add(e, 1_000);
+      for (const e of events) journal.add(encodeUsageEvent(e), 1_000);
       expect(journal.size).toBe(40);
       expect(journal.events(1_000)).toEqual(events);
     }
@@ -23,10 +23,10 @@ describe('the settlement journal', () => {
 
   it('keeps the most recent maxEvents, and only those settled within the window', () => {
     const journal = new SettlementJournal({ windowMs: 1_000, maxEvents: 3 }, 1_024);
-    journal.add(event('a'), 0);
-    journal.add(event('b'), 100);
-    journal.add(event('c'), 200);
-    journal.add(event('d'), 300);
+    journal.add(encodeUsageEvent(event('a')), 0);
+    journal.add(encodeUsageEvent(event('b')), 100);
+    journal.add(encodeUsageEvent(event('c')), 200);
+    journal.add(encodeUsageEvent(event('d')), 300);
     expect(journal.events(300).map((e) => e.requestId)).toEqual(['b', 'c', 'd']);
     // 'b' is 1,001 ms old: out; 'c' is exactly 1,000 ms old: in.
     expect(journal.events(1_200).map((e) => e.requestId)).toEqual(['c', 'd']);
@@ -34,13 +34,13 @@ describe('the settlement journal', () => {
     expect(journal.size).toBe(0);
     expect(journal.events(1_301)).toEqual([]);
     // Emptied, it takes events again.
-    journal.add(event('e'), 2_000);
+    journal.add(encodeUsageEvent(event('e')), 2_000);
     expect(journal.events(2_000).map((e) => e.requestId)).toEqual(['e']);
   });
 
   it('holds nothing when turned off', () => {
     const journal = new SettlementJournal({ windowMs: 60_000, maxEvents: 0 });
-    journal.add(event('a'), 0);
+    journal.add(encodeUsageEvent(event('a')), 0);
     expect([journal.size, journal.events(0)]).toEqual([0, []]);
   });
 });

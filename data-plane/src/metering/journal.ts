@@ -1,4 +1,4 @@
-import { decodeUsageEvent, encodeUsageEvent, type UsageEvent } from '@tollgate/shared';
+import { decodeUsageEvent, type UsageEvent } from '@tollgate/shared';
 
 /**
  * How long, and how many, settled events are kept to be appended again if the store loses its data:
@@ -45,9 +45,9 @@ export class SettlementJournal {
     return this.live;
   }
 
-  add(event: UsageEvent, nowMs: number): void {
+  /** `text`: the event as encodeUsageEvent wrote it for the store (not encoded again here). */
+  add(text: string, nowMs: number): void {
     if (this.settings.maxEvents === 0) return;
-    const text = encodeUsageEvent(event);
     const length = Buffer.byteLength(text);
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || chunk.used + length > chunk.bytes.length) {

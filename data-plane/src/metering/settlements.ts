@@ -1,4 +1,4 @@
-import type { Logger, Settlement, StateStore, UsageEvent } from '@tollgate/shared';
+import { encodeUsageEvent, type Logger, type Settlement, type StateStore, type UsageEvent } from '@tollgate/shared';
 import { DEFAULT_JOURNAL, SettlementJournal, type JournalSettings } from './journal.ts';
 
 /** Backoff between attempts of one settlement: quick at first, then every 5 s until the store is back. */
@@ -60,21 +60,24 @@ export class Settlements {
     this.inFlight.add(task);
   }
 
-  private async attempt(settlement: Settlement): Promise<void> {
+  private async attempt({ event, consumption, eventText }: Settlement): Promise<void> {
+    // Encoded once, for the store's stream entry and for the journal.
+    const text = eventText ?? encodeUsageEvent(event);
+    const settlement: Settlement = { event, consumption, eventText: text };
     for (let attempt = 0; ; attempt++) {
       try {
         await this.store.settle(settlement);
-        this.journal.add(settlement.event, Date.now());
-        if (attempt > 0) this.logger.info('settlement written after retries', { requestId: settlement.event.requestId, attempts: attempt + 1 });
+        this.journal.add(text, Date.now());
+        if (attempt > 0) this.logger.info('settlement written after retries', { requestId: event.requestId, attempts: attempt + 1 });
         return;
       } catch (error) {
         if (this.closing) {
           this.logger.error('settlement not written before shutdown; usage event kept in this log line for replay', {
-            error, usageEvent: settlement.event, consumption: settlement.consumption,
+            error, usageEvent: event, consumption,
           });
           return;
         }
-        if (attempt === 0) this.logger.warn('settlement failed; retrying until the store takes it', { requestId: settlement.event.requestId, error });
+        if (attempt === 0) this.logger.warn('settlement failed; retrying until the store takes it', { requestId: event.requestId, error });
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]));
       }
     }

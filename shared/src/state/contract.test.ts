@@ -791,6 +791,20 @@ describe.each([...storeAdapters, remoteStoreAdapter, clusterStoreAdapter])('stat
       expect(await store.claimStaleUsage('c3', 0, 10)).toEqual([]);
     });
 
+    it('appends the event as the caller encoded it when it gives the text, so nothing encodes it twice', async () => {
+      await drain('c0');
+      const org = await newOrg(1_000n);
+      const { event } = settlement(org, 'pre', 1n);
+      // Same event, another field order: what the stream holds shows whose encoding it is.
+      const { requestId, ...rest } = event;
+      const eventText = JSON.stringify({ requestId, ...rest });
+      expect(eventText).not.toBe(JSON.stringify(event));
+      expect(await store.settle({ event, consumption: [], eventText })).toBe('settled');
+      const batch = await store.readUsage('c1', 10, 0);
+      expect(batch.map((d) => d.payload)).toEqual([eventText]);
+      await store.ackUsage(batch.map((d) => d.id));
+    });
+
     it('appends a repeated settlement once: settling and appending are one atomic step', async () => {
       await drain('c0');
       const org = await newOrg(1_000n);

@@ -292,12 +292,12 @@ export class MemoryStateStore implements StateStore {
     return { ok: true, available: org.balance + r.overdraft - org.held, counters };
   }
 
-  async settle({ event, consumption }: Settlement): Promise<SettleOutcome> {
+  async settle({ event, consumption, eventText }: Settlement): Promise<SettleOutcome> {
     assertSettlement({ event, consumption });
     const org = this.orgs.get(event.orgId) ?? this.emptyOrg(event.orgId);
     if (org.settled.has(event.requestId)) return 'already_settled';
     // Without a balance (not seeded yet) the counters are left to the seed, as in Redis.
-    if (!this.settleOne(org, event)) return 'settled';
+    if (!this.settleOne(org, event, eventText ?? encodeUsageEvent(event))) return 'settled';
     const now = Date.now();
     for (const c of consumption) {
       if (c.amount <= 0) continue;
@@ -309,7 +309,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   /** Release, forget the intent, debit (never creating a missing balance), append, remember. */
-  private settleOne(org: OrgState, event: UsageEvent): boolean {
+  private settleOne(org: OrgState, event: UsageEvent, eventText: string): boolean {
     const hold = org.holds.get(event.requestId);
     if (hold) {
       this.releaseHold(org, hold);
@@ -318,7 +318,7 @@ export class MemoryStateStore implements StateStore {
     this.intents.delete(event.requestId);
     const debited = org.balance !== null;
     if (org.balance !== null) org.balance -= BigInt(event.cost);
-    this.usage.append(encodeUsageEvent(event), debited);
+    this.usage.append(eventText, debited);
     org.settled.set(event.requestId, debited);
     return debited;
   }
@@ -341,7 +341,7 @@ export class MemoryStateStore implements StateStore {
       this.intents.delete(requestId);
       const org = this.orgs.get(intent.orphan.orgId) ?? this.emptyOrg(intent.orphan.orgId);
       if (org.settled.has(requestId)) continue;
-      this.settleOne(org, intent.orphan);
+      this.settleOne(org, intent.orphan, encodeUsageEvent(intent.orphan));
       settled++;
     }
     this.instances.delete(instance);

@@ -185,6 +185,11 @@ export interface CounterConsumption {
 export interface Settlement {
   event: UsageEvent;
   consumption: CounterConsumption[];
+  /**
+   * `encodeUsageEvent(event)`, when the caller has it already (the data plane keeps it for its
+   * journal): the event is then not encoded a second time for the stream.
+   */
+  eventText?: string;
 }
 
 export interface BreakerPolicy {

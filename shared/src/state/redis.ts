@@ -279,11 +279,11 @@ export class RedisStateStore implements StateStore {
     return { ok: false, reason: outcome as 'insufficient_balance' | 'no_balance' | 'duplicate_request' };
   }
 
-  async settle({ event, consumption }: Settlement): Promise<SettleOutcome> {
+  async settle({ event, consumption, eventText }: Settlement): Promise<SettleOutcome> {
     assertSettlement({ event, consumption });
     const k = orgKeys(event.orgId);
     const keys = [k.balance, k.held, k.holds, k.holdDeadlines, k.settled(event.requestId), k.intents, k.stream, ...consumption.map((c) => k.counter(c.counter))];
-    const args = [event.requestId, event.cost, String(SETTLED_MEMORY_SECONDS), encodeUsageEvent(event)];
+    const args = [event.requestId, event.cost, String(SETTLED_MEMORY_SECONDS), eventText ?? encodeUsageEvent(event)];
     for (const c of consumption) args.push(String(c.amount), c.ttlSeconds === null ? '' : String(c.ttlSeconds));
     return (await this.cmd.tgSettle(keys.length, ...keys, ...args)) as SettleOutcome;
   }
