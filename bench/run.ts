@@ -107,7 +107,7 @@ async function measureSystem(system: System, upstream: Upstream, options: BenchO
   }
 
   checkInterrupted();
-  if (has('bigbody') && system.tollgate) {
+  if (has('bigbody') && (system.tollgate || system.name === 'floor')) {
     const file = join(mkdtempSync(join(tmpdir(), 'tollgate-bench-')), 'big.json');
     writeFileSync(file, BIG_BODY);
     const run = (body: string): Promise<LoadResult> =>
@@ -169,7 +169,7 @@ function wanted(name: SystemName, options: BenchOptions): boolean {
   const m = options.measurements;
   if (m.has('load') || m.has('streams')) return true;
   if (m.has('rss') && name !== 'direct') return true;
-  if (m.has('bigbody') && (name === 'redis' || name === 'embedded')) return true;
+  if (m.has('bigbody') && name !== 'direct') return true;
   return m.has('consumer') && name === 'redis';
 }
 

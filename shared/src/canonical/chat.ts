@@ -163,6 +163,21 @@ export interface ChatRequest {
   reasoningSummary?: ReasoningSummary | null;
   /** The end user's id, for providers' abuse monitoring. */
   user: string | null;
+  /**
+   * Optional: the client's `messages` as it sent them, kept by a codec for long bodies so an
+   * adapter that renders the same JSON forwards these bytes instead of encoding the prompt again.
+   */
+  sourceMessages?: SourceJson | null;
+}
+
+/**
+ * A member of a client's JSON body as it came: the value the gateway read and its exact bytes,
+ * which hold that value and nothing else (no repeated keys, valid UTF-8). An adapter may send the
+ * bytes only where its own rendering would be JSON-equal to `value` (see `encodeWithSource`).
+ */
+export interface SourceJson {
+  value: unknown;
+  bytes: Uint8Array;
 }
 
 export const NO_SAMPLING: Readonly<Sampling> = Object.freeze({

@@ -33,7 +33,8 @@ export interface PreparedRequest {
   origin: string;
   path: string;
   headers: Record<string, string>;
-  body: string | null;
+  /** Text, or bytes when part of the client's body passes through as it came (`encodeWithSource`). */
+  body: string | Uint8Array | null;
 }
 
 /** One frame of an upstream stream, decoded. */

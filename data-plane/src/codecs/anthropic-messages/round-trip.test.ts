@@ -1,5 +1,5 @@
 import { adapterFor, type UpstreamTarget } from '@tollgate/shared';
-import { apiKeyTarget } from '@tollgate/shared/providers/testing/requests';
+import { apiKeyTarget, bodyJson } from '@tollgate/shared/providers/testing/requests';
 import { describe, expect, it } from 'vitest';
 import { parseAnthropicMessages } from './parse.ts';
 
@@ -8,7 +8,7 @@ const target: UpstreamTarget = apiKeyTarget('anthropic', 'https://api.anthropic.
 /** An Anthropic client's request, through the canonical request, as the Anthropic adapter sends it on. */
 function throughGateway(request: Record<string, unknown>): unknown {
   const canonical = parseAnthropicMessages(Buffer.from(JSON.stringify(request)));
-  return JSON.parse(adapterFor('anthropic')!.prepareChat(canonical, target).body!);
+  return bodyJson(adapterFor('anthropic')!.prepareChat(canonical, target));
 }
 
 const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SOURCE_MIN_BYTES } from '../source-json.ts';
 import { parseOpenAIChat } from './parse.ts';
 
 const parse = (value: unknown) => parseOpenAIChat(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)));
@@ -40,7 +41,16 @@ describe('parseOpenAIChat', () => {
       includeUsage: true,
       reasoningEffort: 'low',
       user: 'u1',
+      // A short body keeps no source bytes: re-serialising it is cheaper than finding them.
+      sourceMessages: null,
     });
+  });
+
+  it('keeps a long body\'s messages as the value read and the bytes sent', () => {
+    const messages = `[{"role":"user","content":"${'long prompt '.repeat(SOURCE_MIN_BYTES / 12)}"}]`;
+    const raw = Buffer.from(`{"model":"m", "messages": ${messages}}`);
+    const parsed = parseOpenAIChat(raw);
+    expect([Buffer.from(parsed.sourceMessages!.bytes).toString('utf8'), parsed.sourceMessages!.value]).toEqual([messages, JSON.parse(messages)]);
   });
 
   it('defaults what the client left out', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NO_SAMPLING, type ChatRequest, type ThinkingConfig, type ToolChoice } from '../../canonical/chat.ts';
 import type { UpstreamTarget } from '../adapter.ts';
 import { adapterFor } from '../registry.ts';
-import { apiKeyTarget, chatRequest } from '../testing/requests.ts';
+import { apiKeyTarget, chatRequest, bodyJson } from '../testing/requests.ts';
 import { anthropicAdapter } from './adapter.ts';
 
 const target: UpstreamTarget = apiKeyTarget('anthropic', 'https://api.anthropic.com/v1', 'claude-sonnet-4-5-20250929', 'sk-ant-api03-test-key', {
@@ -11,7 +11,7 @@ const target: UpstreamTarget = apiKeyTarget('anthropic', 'https://api.anthropic.
 
 const base: ChatRequest = chatRequest({ model: 'resale/claude' });
 
-const bodyOf = (request: ChatRequest): Record<string, unknown> => JSON.parse(anthropicAdapter.prepareChat(request, target).body ?? 'null');
+const bodyOf = (request: ChatRequest): Record<string, unknown> => bodyJson(anthropicAdapter.prepareChat(request, target));
 
 describe('Anthropic adapter: prepareChat', () => {
   it('is the registered adapter of the anthropic protocol, passthrough for Messages clients', () => {

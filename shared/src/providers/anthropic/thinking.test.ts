@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NO_SAMPLING, type ChatMessage, type ChatRequest, type ReasoningEffort } from '../../canonical/chat.ts';
 import type { UpstreamTarget } from '../adapter.ts';
-import { apiKeyTarget, chatRequest } from '../testing/requests.ts';
+import { apiKeyTarget, chatRequest, bodyJson } from '../testing/requests.ts';
 import { anthropicAdapter } from './adapter.ts';
 import { thinkingStyle } from './thinking.ts';
 
@@ -13,7 +13,7 @@ const NEW = 'claude-opus-4-6';
 const OLD = 'claude-sonnet-4-5-20250929';
 
 function reasoningOf(request: ChatRequest, model: string): { thinking: unknown; output_config: unknown } {
-  const body = JSON.parse(anthropicAdapter.prepareChat(request, target(model)).body!);
+  const body = bodyJson(anthropicAdapter.prepareChat(request, target(model)));
   return { thinking: body.thinking, output_config: body.output_config };
 }
 

@@ -4,7 +4,7 @@ import { GatewayError } from '../../errors.ts';
 import type { UpstreamTarget } from '../adapter.ts';
 import type { Credential } from '../credentials.ts';
 import { adapterFor } from '../registry.ts';
-import { chatRequest as oneMessage } from '../testing/requests.ts';
+import { chatRequest as oneMessage, bodyJson } from '../testing/requests.ts';
 import { azureOpenAIAdapter, azureResponsesAdapter } from './adapter.ts';
 
 const chatRequest = (overrides: Partial<ChatRequest> = {}): ChatRequest => oneMessage({ model: 'resale/gpt-4o', ...overrides });
@@ -30,12 +30,12 @@ describe('Azure OpenAI chat adapter', () => {
       headers: HEADERS,
       body: null,
     });
-    expect(JSON.parse(prepared.body!)).toEqual({ model: 'gpt-4o-prod', messages: [{ role: 'user', content: 'Hi' }] });
+    expect(bodyJson(prepared)).toEqual({ model: 'gpt-4o-prod', messages: [{ role: 'user', content: 'Hi' }] });
   });
 
   it('uses the credential’s deployment when it names one, over the target’s upstream model', () => {
     const prepared = azureOpenAIAdapter.prepareChat(chatRequest(), target({ credential: azure({ deployment: 'my-gpt-4o.v2' }) }));
-    expect([prepared.path, JSON.parse(prepared.body!).model]).toEqual(['/openai/deployments/my-gpt-4o.v2/chat/completions?api-version=2024-10-21', 'my-gpt-4o.v2']);
+    expect([prepared.path, bodyJson(prepared).model]).toEqual(['/openai/deployments/my-gpt-4o.v2/chat/completions?api-version=2024-10-21', 'my-gpt-4o.v2']);
   });
 
   it('goes to the target’s base URL, not the credential’s endpoint, keeping a proxy’s path prefix', () => {
@@ -51,7 +51,7 @@ describe('Azure OpenAI chat adapter', () => {
   });
 
   it('caps output and asks for stream usage the way the API version understands', () => {
-    const body = (apiVersion: string) => JSON.parse(azureOpenAIAdapter.prepareChat(chatRequest({ stream: true, maxOutputTokens: 100 }), target({ credential: azure({ apiVersion }) })).body!);
+    const body = (apiVersion: string) => bodyJson(azureOpenAIAdapter.prepareChat(chatRequest({ stream: true, maxOutputTokens: 100 }), target({ credential: azure({ apiVersion }) })));
     const modern = { model: 'gpt-4o-prod', messages: [{ role: 'user', content: 'Hi' }], stream: true, stream_options: { include_usage: true }, max_completion_tokens: 100 };
     expect(body('2024-10-21')).toEqual(modern);
     expect(body('2024-09-01-preview')).toEqual(modern);
@@ -99,12 +99,12 @@ describe('Azure Responses adapter', () => {
   it('posts to the v1 Responses API with no api-version, the deployment as the model and the key as api-key', () => {
     const prepared = azureResponsesAdapter.prepareChat(chatRequest({ maxOutputTokens: 64 }), target({ provider: 'azure-responses', basePath: '/openai/v1' }));
     expect({ ...prepared, body: null }).toEqual({ method: 'POST', origin: 'https://my-resource.openai.azure.com', path: '/openai/v1/responses', headers: HEADERS, body: null });
-    expect(JSON.parse(prepared.body!)).toEqual({ model: 'gpt-4o-prod', input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] }], store: false, max_output_tokens: 64 });
+    expect(bodyJson(prepared)).toEqual({ model: 'gpt-4o-prod', input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] }], store: false, max_output_tokens: 64 });
   });
 
   it('uses the credential’s deployment as the model when it names one', () => {
     const prepared = azureResponsesAdapter.prepareChat(chatRequest({ stream: true }), target({ credential: azure({ deployment: 'resp-deploy' }) }));
-    expect([JSON.parse(prepared.body!).model, prepared.headers.accept]).toEqual(['resp-deploy', 'text/event-stream']);
+    expect([bodyJson(prepared).model, prepared.headers.accept]).toEqual(['resp-deploy', 'text/event-stream']);
   });
 
   it('is registered for its protocol and speaks the Responses format natively', () => {

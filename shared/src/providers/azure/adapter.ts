@@ -1,4 +1,5 @@
 import type { ProviderAdapter } from '../adapter.ts';
+import { encodeWithSource } from '../source-body.ts';
 import { openAIChatBody, openAIRequest } from '../openai/request.ts';
 import { parseOpenAIChatResponse } from '../openai/response.ts';
 import { openAIImagesBody, parseOpenAIImages } from '../openai/images.ts';
@@ -36,7 +37,8 @@ export const azureOpenAIAdapter: ProviderAdapter = {
     const modern = isModernApiVersion(credential.apiVersion);
     const body = openAIChatBody(request, deployment, { capField: modern ? 'max_completion_tokens' : 'max_tokens', streamUsage: modern });
     const path = `/openai/deployments/${deployment}/chat/completions?api-version=${encodeURIComponent(credential.apiVersion)}`;
-    return openAIRequest({ ...target, basePath: azureBasePath(target.basePath) }, path, body, request.stream, azureAuth(credential));
+    const encoded = encodeWithSource(body, 'messages', request.sourceMessages);
+    return openAIRequest({ ...target, basePath: azureBasePath(target.basePath) }, path, encoded, request.stream, azureAuth(credential));
   },
   parseChatResponse: parseOpenAIChatResponse,
   newStreamDecoder: (limits) => new OpenAIStreamDecoder(limits),

@@ -3,7 +3,7 @@ import { NO_SAMPLING, type ChatMessage, type ChatRequest } from '../../canonical
 import { GatewayError } from '../../errors.ts';
 import type { PreparedRequest, UpstreamTarget } from '../adapter.ts';
 import type { Credential } from '../credentials.ts';
-import { chatRequest } from '../testing/requests.ts';
+import { chatRequest, bodyJson } from '../testing/requests.ts';
 import { bedrockAdapter } from './adapter.ts';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
@@ -25,7 +25,7 @@ function target(over: Partial<UpstreamTarget> = {}): UpstreamTarget {
 const chat = (over: Partial<ChatRequest> = {}): ChatRequest => chatRequest({ model: 'byok/claude-3-5-sonnet', ...over });
 
 const user = (text: string): ChatMessage => ({ role: 'user', content: [{ type: 'text', text }], name: null });
-const bodyOf = (prepared: PreparedRequest): unknown => JSON.parse(prepared.body ?? 'null');
+const bodyOf = (prepared: PreparedRequest): unknown => bodyJson(prepared);
 const prepare = (request: ChatRequest, t: UpstreamTarget = target()): PreparedRequest => bedrockAdapter.prepareChat(request, t);
 
 /** The error a call throws (or null), to assert on its code, param and message together. */

@@ -6,6 +6,7 @@ import { GatewayError } from '../../errors.ts';
 import type { PreparedRequest, UpstreamTarget } from '../adapter.ts';
 import { adapterFor } from '../registry.ts';
 import { geminiAdapter } from './adapter.ts';
+import { bodyJson, bodyText } from '../testing/requests.ts';
 
 const KEY = 'AIzaSyTestKey0123456789abcdefghijklmnop';
 const target: UpstreamTarget = {
@@ -26,7 +27,7 @@ function request(overrides: Partial<ChatRequest>): ChatRequest {
 }
 
 const prepare = (r: ChatRequest, t: UpstreamTarget = target): PreparedRequest => geminiAdapter.prepareChat(r, t);
-const bodyOf = (p: PreparedRequest): unknown => JSON.parse(p.body ?? 'null');
+const bodyOf = (p: PreparedRequest): unknown => bodyJson(p);
 const user = (text: string): ChatMessage => ({ role: 'user', content: [{ type: 'text', text }], name: null });
 
 /** Thrown by prepareChat, for assertions on the error's code, parameter and message together. */
@@ -135,7 +136,7 @@ describe('Gemini adapter: prepareChat', () => {
   it('sends the key only in the x-goog-api-key header, never in the URL or body', () => {
     const prepared = prepare(rich);
     expect(prepared.headers).toEqual({ 'x-goog-api-key': KEY, 'content-type': 'application/json', accept: 'text/event-stream', 'accept-encoding': 'identity' });
-    expect([prepared.path.includes(KEY), (prepared.body ?? '').includes(KEY), prepared.path.includes('key=')]).toEqual([false, false, false]);
+    expect([prepared.path.includes(KEY), bodyText(prepared).includes(KEY), prepared.path.includes('key=')]).toEqual([false, false, false]);
   });
 
   it('calls generateContent for a whole answer, and sends a minimal request with nothing but contents', () => {

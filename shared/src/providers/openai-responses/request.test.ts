@@ -3,14 +3,14 @@ import { NO_SAMPLING, type ChatMessage, type ChatRequest } from '../../canonical
 import { GatewayError } from '../../errors.ts';
 import type { UpstreamTarget } from '../adapter.ts';
 import { adapterFor } from '../registry.ts';
-import { apiKeyTarget, chatRequest as oneMessage } from '../testing/requests.ts';
+import { apiKeyTarget, chatRequest as oneMessage, bodyJson } from '../testing/requests.ts';
 import { openAIResponsesAdapter } from './adapter.ts';
 
 const chatRequest = (overrides: Partial<ChatRequest> = {}): ChatRequest => oneMessage({ model: 'resale/gpt-4.1', ...overrides });
 
 const target = (overrides: Partial<UpstreamTarget> = {}): UpstreamTarget => apiKeyTarget('openai-responses', 'https://api.openai.com/v1', 'gpt-4.1-2025-04-14', 'sk-test-key-0123', overrides);
 
-const bodyOf = (request: ChatRequest): Record<string, unknown> => JSON.parse(openAIResponsesAdapter.prepareChat(request, target()).body!) as Record<string, unknown>;
+const bodyOf = (request: ChatRequest): Record<string, unknown> => bodyJson(openAIResponsesAdapter.prepareChat(request, target())) as Record<string, unknown>;
 const PLAIN = { model: 'gpt-4.1-2025-04-14', input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] }], store: false };
 
 describe('Responses adapter: prepareChat request line and headers', () => {

@@ -1,5 +1,6 @@
 import type { ProviderAdapter } from '../adapter.ts';
 import { describeJsonError } from '../sanitise.ts';
+import { encodeWithSource } from '../source-body.ts';
 import { openAIChatBody, openAIRequest } from './request.ts';
 import { parseOpenAIChatResponse } from './response.ts';
 import { OpenAIStreamDecoder } from './stream.ts';
@@ -17,7 +18,8 @@ export const openAIAdapter: ProviderAdapter = {
   nativeFormat: 'openai-chat',
   prepareChat(request, target) {
     const capField = target.provider === 'openai' ? 'max_completion_tokens' : 'max_tokens';
-    return openAIRequest(target, '/chat/completions', openAIChatBody(request, target.upstreamModel, { capField }), request.stream);
+    const body = openAIChatBody(request, target.upstreamModel, { capField });
+    return openAIRequest(target, '/chat/completions', encodeWithSource(body, 'messages', request.sourceMessages), request.stream);
   },
   parseChatResponse: parseOpenAIChatResponse,
   newStreamDecoder: (limits) => new OpenAIStreamDecoder(limits),

@@ -5,6 +5,7 @@ import { azureOpenAIAdapter } from '../azure/adapter.ts';
 import { adapterFor } from '../registry.ts';
 import { openAIAdapter } from './adapter.ts';
 import { MAX_IMAGES, parseOpenAIImages } from './images.ts';
+import { bodyJson } from '../testing/requests.ts';
 
 function imageRequest(overrides: Partial<ImageRequest> = {}): ImageRequest {
   return {
@@ -19,11 +20,11 @@ const bytes = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value))
 describe('OpenAI images', () => {
   it('posts only what the client set, with the upstream model', () => {
     const prepared = openAIAdapter.images!.prepare(imageRequest(), openai);
-    expect([prepared.path, prepared.headers.authorization, JSON.parse(prepared.body!)]).toEqual(['/v1/images/generations', 'Bearer sk-test-key', { model: 'dall-e-3', prompt: 'A lighthouse at dawn' }]);
+    expect([prepared.path, prepared.headers.authorization, bodyJson(prepared)]).toEqual(['/v1/images/generations', 'Bearer sk-test-key', { model: 'dall-e-3', prompt: 'A lighthouse at dawn' }]);
     const every = imageRequest({
       n: 3, size: '1792x1024', quality: 'hd', responseFormat: 'b64_json', style: 'natural', background: 'opaque', outputFormat: 'webp', outputCompression: 80, moderation: 'low', user: 'u-1', safetyIdentifier: 'hash-1',
     });
-    expect(JSON.parse(openAIAdapter.images!.prepare(every, openai).body!)).toEqual({
+    expect(bodyJson(openAIAdapter.images!.prepare(every, openai))).toEqual({
       model: 'dall-e-3', prompt: 'A lighthouse at dawn', n: 3, size: '1792x1024', quality: 'hd', response_format: 'b64_json', style: 'natural',
       background: 'opaque', output_format: 'webp', output_compression: 80, moderation: 'low', user: 'u-1', safety_identifier: 'hash-1',
     });
@@ -60,7 +61,7 @@ describe('OpenAI images', () => {
       credential: { kind: 'azure', endpoint: 'https://my-resource.openai.azure.com', apiKey: 'azure-key-0123', apiVersion: '2024-10-21', deployment: null }, extraHeaders: {},
     };
     const prepared = azureOpenAIAdapter.images!.prepare(imageRequest({ size: '1024x1024' }), azure);
-    expect([prepared.origin, prepared.path, prepared.headers['api-key'], prepared.headers.authorization, JSON.parse(prepared.body!)]).toEqual([
+    expect([prepared.origin, prepared.path, prepared.headers['api-key'], prepared.headers.authorization, bodyJson(prepared)]).toEqual([
       'https://my-resource.openai.azure.com',
       '/openai/deployments/dalle3-prod/images/generations?api-version=2024-10-21',
       'azure-key-0123',

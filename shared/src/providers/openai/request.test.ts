@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NO_SAMPLING, type ChatMessage, type ChatRequest } from '../../canonical/chat.ts';
 import type { UpstreamTarget } from '../adapter.ts';
 import { PROVIDERS, type ProviderId } from '../catalog.ts';
-import { apiKeyTarget, chatRequest as oneMessage } from '../testing/requests.ts';
+import { apiKeyTarget, chatRequest as oneMessage, bodyJson } from '../testing/requests.ts';
 import { openAIAdapter } from './adapter.ts';
 
 const chatRequest = (overrides: Partial<ChatRequest> = {}): ChatRequest => oneMessage({ model: 'resale/gpt-4o', ...overrides });
@@ -10,7 +10,7 @@ const chatRequest = (overrides: Partial<ChatRequest> = {}): ChatRequest => oneMe
 const target = (overrides: Partial<UpstreamTarget> = {}): UpstreamTarget => apiKeyTarget('openai', 'https://api.openai.com/v1', 'gpt-4o-2024-08-06', 'sk-test-key-0123', overrides);
 
 const bodyOf = (request: ChatRequest, to: UpstreamTarget = target()): Record<string, unknown> =>
-  JSON.parse(openAIAdapter.prepareChat(request, to).body!) as Record<string, unknown>;
+  bodyJson(openAIAdapter.prepareChat(request, to)) as Record<string, unknown>;
 
 describe('OpenAI adapter: prepareChat request line and headers', () => {
   it('posts JSON to <base path>/chat/completions on the target origin, as a bearer of the credential', () => {
@@ -247,5 +247,28 @@ describe('OpenAI adapter: prepareChat body', () => {
 
   it('sends the target upstream model, never the client model string with its tier', () => {
     expect(bodyOf(chatRequest({ model: 'cheap/gpt-4o' }), target({ upstreamModel: 'gpt-4o-mini' })).model).toBe('gpt-4o-mini');
+  });
+});
+
+describe('OpenAI adapter: the client\'s messages bytes', () => {
+  const messages: ChatMessage[] = [
+    { role: 'system', content: [{ type: 'text', text: 'Be terse.' }] },
+    { role: 'user', content: [{ type: 'text', text: 'Caf\u00e9 report' }], name: null },
+  ];
+  const sent = '[{"role":"system","content":"Be terse."}, {"role":"user","content":"Caf\\u00e9 report"}]';
+
+  it('sends them as they came when its own rendering is the same JSON, and the same body either way', () => {
+    const source = { value: JSON.parse(sent) as unknown, bytes: new TextEncoder().encode(sent) };
+    const prepared = openAIAdapter.prepareChat(chatRequest({ messages, maxOutputTokens: 9, sourceMessages: source }), target());
+    expect(prepared.body).toBeInstanceOf(Uint8Array);
+    expect(new TextDecoder().decode(prepared.body as Uint8Array)).toBe(`{"messages":${sent},"model":"gpt-4o-2024-08-06","max_completion_tokens":9}`);
+    expect(bodyJson(prepared)).toEqual(bodyOf(chatRequest({ messages, maxOutputTokens: 9 })));
+  });
+
+  it('renders them itself when the client\'s differ from its rendering', () => {
+    const withExtra = '[{"role":"system","content":"Be terse.","x":1}, {"role":"user","content":"Caf\\u00e9 report"}]';
+    const source = { value: JSON.parse(withExtra) as unknown, bytes: new TextEncoder().encode(withExtra) };
+    const prepared = openAIAdapter.prepareChat(chatRequest({ messages, sourceMessages: source }), target());
+    expect(prepared.body).toBe(JSON.stringify({ model: 'gpt-4o-2024-08-06', messages: [{ role: 'system', content: 'Be terse.' }, { role: 'user', content: 'Café report' }] }));
   });
 });

@@ -121,8 +121,11 @@ export function bearerAuth(credential: Credential): HeaderAuth {
   return { name: 'authorization', value: `Bearer ${credential.apiKey}` };
 }
 
-/** Headers every OpenAI-compatible call carries; the credential is a bearer key unless `auth` says otherwise. */
-export function openAIRequest(target: UpstreamTarget, path: string, body: unknown, stream: boolean, auth: HeaderAuth = bearerAuth(target.credential)): PreparedRequest {
+/**
+ * Headers every OpenAI-compatible call carries; the credential is a bearer key unless `auth` says
+ * otherwise. `body` is serialised, unless it already is JSON (text or bytes from `encodeWithSource`).
+ */
+export function openAIRequest(target: UpstreamTarget, path: string, body: Record<string, unknown> | string | Uint8Array, stream: boolean, auth: HeaderAuth = bearerAuth(target.credential)): PreparedRequest {
   return {
     method: 'POST',
     origin: target.origin,
@@ -135,6 +138,6 @@ export function openAIRequest(target: UpstreamTarget, path: string, body: unknow
       // Compressed bodies are not asked for: the relay counts and bounds plain bytes.
       'accept-encoding': 'identity',
     },
-    body: JSON.stringify(body),
+    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
   };
 }

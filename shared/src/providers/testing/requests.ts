@@ -3,7 +3,7 @@
  * `*.test.ts` imports it.
  */
 import { NO_SAMPLING, type ChatRequest } from '../../canonical/chat.ts';
-import type { UpstreamTarget } from '../adapter.ts';
+import type { PreparedRequest, UpstreamTarget } from '../adapter.ts';
 import type { ProviderId } from '../catalog.ts';
 
 /** A chat request of one user message, "Hi", that asks for nothing else; `overrides` on top. */
@@ -30,4 +30,16 @@ export function chatRequest(overrides: Partial<ChatRequest> = {}): ChatRequest {
 export function apiKeyTarget(provider: ProviderId, baseUrl: string, upstreamModel: string, apiKey: string, overrides: Partial<UpstreamTarget> = {}): UpstreamTarget {
   const url = new URL(baseUrl);
   return { provider, origin: url.origin, basePath: url.pathname, upstreamModel, credential: { kind: 'api_key', apiKey }, extraHeaders: {}, ...overrides };
+}
+
+/** A prepared request's body as text, whether the adapter serialised it or passed bytes on. */
+export function bodyText(prepared: PreparedRequest): string {
+  const body = prepared.body;
+  return body === null ? '' : typeof body === 'string' ? body : new TextDecoder().decode(body);
+}
+
+/** A prepared request's body as the provider reads it; null for a request without one. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests compare it with toEqual or pick fields
+export function bodyJson(prepared: PreparedRequest): any {
+  return prepared.body === null ? null : JSON.parse(bodyText(prepared));
 }
