@@ -16,6 +16,11 @@ const CLOSE_ARRAY = 0x5d;
 const COLON = 0x3a;
 const COMMA = 0x2c;
 
+/** `sourceMember` for a body of SOURCE_MIN_BYTES or more; null for a shorter one. */
+export function longBodyMember(raw: Buffer, parsed: Record<string, unknown>, name: string): SourceJson | null {
+  return raw.byteLength >= SOURCE_MIN_BYTES ? sourceMember(raw, parsed, name) : null;
+}
+
 /**
  * A top-level member of a request body as the client sent it: the value JSON.parse read
  * (`parsed[name]`) and its exact bytes in `raw`, so an adapter whose own rendering of that member

@@ -117,6 +117,7 @@ describe('parseAnthropicMessages', () => {
       reasoningEffort: 'medium',
       thinking: { type: 'enabled', budgetTokens: 1500, effort: 'medium', display: 'summarized' },
       user: 'user-7f3a',
+      sourceMessages: null,
     });
   });
 
@@ -139,6 +140,7 @@ describe('parseAnthropicMessages', () => {
       includeUsage: true,
       reasoningEffort: null,
       user: null,
+      sourceMessages: null,
     });
   });
 

@@ -1,4 +1,5 @@
 import { jsonObjectBody } from '../json-body.ts';
+import { longBodyMember } from '../source-json.ts';
 import { NO_SAMPLING, type ChatRequest, type JsonObject, type ReasoningEffort, type ResponseFormat, type ThinkingConfig, type ToolChoice, type ToolDefinition } from '@tollgate/shared';
 import { cacheControl, conversation, markLastBlock, systemMessage } from './content.ts';
 import { array, boolean, integer, invalid, number, object, oneOf, optional, shown, string, unsupported, type Fields } from './fields.ts';
@@ -112,7 +113,10 @@ function responseFormat(value: unknown, param: string): ResponseFormat {
  * dropping it keeps the request routable anywhere). Fields that would change the price are refused.
  */
 export function parseAnthropicMessages(raw: Buffer): ChatRequest {
-  return messagesRequest(jsonObjectBody(raw), 'messages');
+  const body = jsonObjectBody(raw);
+  const request = messagesRequest(body, 'messages');
+  request.sourceMessages = longBodyMember(raw, body, 'messages');
+  return request;
 }
 
 /**

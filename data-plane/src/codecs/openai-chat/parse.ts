@@ -15,7 +15,7 @@ import {
 } from '@tollgate/shared';
 import { array, boolean, integer, invalid, number, object, optional, shown, string, type Fields } from '../fields.ts';
 import { LIMITS } from './limits.ts';
-import { SOURCE_MIN_BYTES, sourceMember } from '../source-json.ts';
+import { longBodyMember } from '../source-json.ts';
 
 /** Fields that would change what a request costs and that the gateway does not meter. */
 const PRICED_FIELDS: Record<string, string> = {
@@ -209,6 +209,6 @@ export function parseOpenAIChat(raw: Buffer): ChatRequest {
     includeUsage: streamOptions !== null && streamOptions.include_usage === true,
     reasoningEffort: (effort as ReasoningEffort | null | undefined) ?? null,
     user: optional(body.user, (v) => string(v, 'user', LIMITS.userChars)),
-    sourceMessages: raw.byteLength >= SOURCE_MIN_BYTES ? sourceMember(raw, body, 'messages') : null,
+    sourceMessages: longBodyMember(raw, body, 'messages'),
   };
 }

@@ -1,6 +1,7 @@
 import type { ProviderAdapter } from '../adapter.ts';
 import { describeJsonError } from '../sanitise.ts';
 import { parseAnthropicCountTokens, prepareAnthropicCountTokens } from './count-tokens.ts';
+import { encodeWithSource } from '../source-body.ts';
 import { anthropicMessagesBody, anthropicRequest } from './request.ts';
 import { parseAnthropicMessage } from './response.ts';
 import { AnthropicStreamDecoder } from './stream.ts';
@@ -13,7 +14,10 @@ import { AnthropicStreamDecoder } from './stream.ts';
 export const anthropicAdapter: ProviderAdapter = {
   protocol: 'anthropic',
   nativeFormat: 'anthropic-messages',
-  prepareChat: (request, target) => anthropicRequest(target, anthropicMessagesBody(request, target.upstreamModel), request.stream),
+  prepareChat(request, target) {
+    const body = anthropicMessagesBody(request, target.upstreamModel);
+    return anthropicRequest(target, encodeWithSource(body, 'messages', request.sourceMessages), request.stream);
+  },
   parseChatResponse: parseAnthropicMessage,
   newStreamDecoder: (limits) => new AnthropicStreamDecoder(limits),
   describeError: describeJsonError,

@@ -228,3 +228,27 @@ describe('Anthropic adapter: prepareChat', () => {
     ]);
   });
 });
+
+describe('Anthropic adapter: the client\'s messages bytes', () => {
+  const request: ChatRequest = {
+    ...base,
+    messages: [
+      { role: 'user', content: [{ type: 'text', text: 'A long document', cacheControl: { type: 'ephemeral' } }, { type: 'text', text: 'Summarise it.' }], name: null },
+      { role: 'assistant', content: [{ type: 'text', text: 'It says hello.' }], toolCalls: [], refusal: null, name: null },
+      { role: 'user', content: [{ type: 'text', text: 'Shorter.' }], name: null },
+    ],
+  };
+
+  it('sends them as they came when its own rendering is the same JSON, and the same body either way', () => {
+    const sent = JSON.stringify(bodyOf(request).messages, null, 1);
+    const prepared = anthropicAdapter.prepareChat({ ...request, sourceMessages: { value: JSON.parse(sent) as unknown, bytes: new TextEncoder().encode(sent) } }, target);
+    expect(new TextDecoder().decode(prepared.body as Uint8Array).startsWith(`{"messages":${sent},"model":"claude-sonnet-4-5-20250929"`)).toBe(true);
+    expect(bodyJson(prepared)).toEqual(bodyOf(request));
+  });
+
+  it('renders them itself when the client\'s say something else (a string where it renders blocks)', () => {
+    const sent = '[{"role":"user","content":"A long document"}]';
+    const prepared = anthropicAdapter.prepareChat({ ...request, sourceMessages: { value: JSON.parse(sent) as unknown, bytes: new TextEncoder().encode(sent) } }, target);
+    expect([typeof prepared.body, bodyJson(prepared)]).toEqual(['string', bodyOf(request)]);
+  });
+});

@@ -86,8 +86,11 @@ export function anthropicMessagesBody(request: ChatRequest, upstreamModel: strin
   return body;
 }
 
-/** POST {base}/messages with Anthropic's key header and pinned API version. */
-export function anthropicRequest(target: UpstreamTarget, body: unknown, stream: boolean): PreparedRequest {
+/**
+ * POST {base}/messages with Anthropic's key header and pinned API version. `body` is serialised,
+ * unless it already is JSON (text or bytes from `encodeWithSource`).
+ */
+export function anthropicRequest(target: UpstreamTarget, body: Record<string, unknown> | string | Uint8Array, stream: boolean): PreparedRequest {
   if (target.credential.kind !== 'api_key') throw new TypeError(`Anthropic takes an API key, not a ${target.credential.kind} credential`);
   return {
     method: 'POST',
@@ -102,6 +105,6 @@ export function anthropicRequest(target: UpstreamTarget, body: unknown, stream: 
       // Compressed bodies are not asked for: the relay counts and bounds plain bytes.
       'accept-encoding': 'identity',
     },
-    body: JSON.stringify(body),
+    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
   };
 }
