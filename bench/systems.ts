@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNodeProcess, type RunningProcess } from '../test/support/processes.ts';
+import { dataPlaneNodeFlags, startNodeProcess, type RunningProcess } from '../test/support/processes.ts';
 import { freePort, startPostgres, startRedis, type RunningServer } from '../test/support/servers.ts';
 import { setUpTollgate, type BenchTenant } from './setup.ts';
 import { sleep } from './stats.ts';
@@ -178,7 +178,7 @@ export async function startRedisMode(upstream: Upstream, credits: number): Promi
     // profile of the data plane, written when it stops.
     execFileSync(process.execPath, ['data-plane/build.mjs'], { stdio: 'inherit' });
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-    const data = startNodeProcess(process.env.BENCH_DATA_PLANE_ENTRY ?? 'data-plane/dist/main.mjs', [], { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) }, profile);
+    const data = startNodeProcess(process.env.BENCH_DATA_PLANE_ENTRY ?? 'data-plane/dist/main.mjs', [], { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) }, [...dataPlaneNodeFlags(), ...profile]);
     started.processes.push(data);
     const origin = `http://127.0.0.1:${dataPort}`;
     await waitHealthy(`${origin}/healthz`, [control, data]);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { RedisStateStore } from '@tollgate/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answer, startUpstream, type FakeUpstream } from '../../test/fakes/upstream.ts';
-import { repoRoot, startNodeProcess, type RunningProcess } from '../../test/support/processes.ts';
+import { dataPlaneNodeFlags, repoRoot, startNodeProcess, type RunningProcess } from '../../test/support/processes.ts';
 import { freePort } from '../../test/support/servers.ts';
 import { createTestRedis, type TestService } from '../../test/support/services.ts';
 import { createCustomer, price, publishTestRoutes, TEST_MODEL } from './testing/fixture.ts';
@@ -28,7 +28,8 @@ describe('the built data plane', () => {
     await publishTestRoutes(store, masterKey, upstream.url, 'sk-built-channel', price(1_000_000_000n, 2_000_000_000n));
     await store.setEpoch('built');
     const port = await freePort();
-    dataPlane = startNodeProcess('data-plane/dist/main.mjs', [], { REDIS_URL: redis.url, TOLLGATE_MASTER_KEY: masterKey.toString('base64'), DATA_PLANE_PORT: String(port) });
+    const env = { REDIS_URL: redis.url, TOLLGATE_MASTER_KEY: masterKey.toString('base64'), DATA_PLANE_PORT: String(port) };
+    dataPlane = startNodeProcess('data-plane/dist/main.mjs', [], env, dataPlaneNodeFlags());
     await dataPlane.waitForOutput((l) => l.includes('data plane listening'), 30_000);
     base = `http://127.0.0.1:${port}`;
   }, 60_000);
@@ -40,7 +41,7 @@ describe('the built data plane', () => {
   });
 
   it('runs on plain node and serves, meters and settles a completion', async () => {
-    expect(dataPlane.child.spawnargs.slice(1)).toEqual(['data-plane/dist/main.mjs']);
+    expect(dataPlane.child.spawnargs.slice(1)).toEqual(['--max-semi-space-size=32', 'data-plane/dist/main.mjs']);
     const customer = await createCustomer(store, 10_000_000_000n);
     const response = await fetch(`${base}/v1/chat/completions`, {
       method: 'POST',

@@ -1,7 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
+
+/**
+ * The node flags `npm run start:data-plane` runs the built data plane with; package.json is the one
+ * place they are written, and tests and the bench start it the same way.
+ */
+export function dataPlaneNodeFlags(): string[] {
+  const scripts = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const run = /\bnode((?: --[\w-]+(?:=\S+)?)*) data-plane\/dist\/main\.mjs/.exec(scripts['start:data-plane'] ?? '');
+  if (!run) throw new Error('package.json: start:data-plane does not run node data-plane/dist/main.mjs');
+  return run[1]!.trim().split(' ').filter((flag) => flag.length > 0);
+}
 
 export interface RunningProcess {
   readonly child: ChildProcess;
