@@ -1,8 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { runAutocannon, stopAutocannon } from './autocannon.ts';
 import type { CpuSource } from './proc.ts';
 
-/** Non-streamed load with wrk (see load.lua for how a run ends without cutting a request). */
+/**
+ * Non-streamed load with wrk (see load.lua for how a run ends without cutting a request), or
+ * autocannon where wrk is missing (see autocannon.ts).
+ */
 export interface LoadOptions {
   origin: string;
   apiKey: string | null;
@@ -48,24 +52,42 @@ const SCRIPT = join(import.meta.dirname, 'load.lua');
 /** Parked connections idle this long after the window, so the last measured answers arrive. */
 const TAIL_MS = 1000;
 
-/** Fails with the install hint when wrk is missing; returns its version line. */
-export function checkWrk(): string {
+/** wrk's version line, or null when it is not installed. */
+function wrkVersion(): string | null {
   const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  if (probe.error) {
-    throw new Error('wrk is not installed: apt-get install wrk (the benchmark needs it as its load generator)');
-  }
+  if (probe.error) return null;
   const version = `${probe.stdout}${probe.stderr}`;
   return /^wrk \S+/.exec(version)?.[0] ?? version.split('\n')[0]!.trim();
 }
 
+let generator: { wrk: boolean; name: string } | null = null;
+
+/**
+ * The load generator of this run: wrk when installed (apt-get install wrk), else autocannon from
+ * npm; BENCH_LOAD_GENERATOR=autocannon picks autocannon anyway.
+ */
+export function loadGenerator(): string {
+  if (generator === null) {
+    const wrk = process.env.BENCH_LOAD_GENERATOR === 'autocannon' ? null : wrkVersion();
+    generator = wrk !== null ? { wrk: true, name: wrk } : { wrk: false, name: 'autocannon (wrk is not installed: apt-get install wrk for the figures the README quotes)' };
+  }
+  return generator.name;
+}
+
 let running: ReturnType<typeof spawn> | null = null;
 
-/** Stops a wrk run in progress (on Ctrl-C). */
+/** Stops a load run in progress (on Ctrl-C). */
 export function stopLoad(): void {
   running?.kill('SIGKILL');
+  stopAutocannon();
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  loadGenerator();
+  return generator!.wrk ? runWrk(options) : runAutocannon(options);
+}
+
+async function runWrk(options: LoadOptions): Promise<LoadResult> {
   // wrk takes whole seconds; the window itself is enforced by the script's clock.
   const seconds = Math.ceil((options.windowMs + TAIL_MS) / 1000);
   const threads = Math.max(1, Math.min(options.threads, options.connections));

@@ -3,7 +3,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { repoRoot } from '../test/support/processes.ts';
 import { measureConsumer } from './consumer.ts';
-import { checkWrk, runLoad, stopLoad, type LoadResult } from './load.ts';
+import { loadGenerator, runLoad, stopLoad, type LoadResult } from './load.ts';
 import { checkMetering } from './metering.ts';
 import { holdOpenStreams } from './open-streams.ts';
 import { parseOptions, USAGE, type BenchOptions, type Measurement } from './options.ts';
@@ -181,7 +181,7 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const wrk = checkWrk();
+  const generator = loadGenerator();
   const startedAt = new Date().toISOString();
   const loadAtStart = loadavg()[0]!;
   const systems: BenchResults['systems'] = {};
@@ -223,14 +223,14 @@ async function main(): Promise<number> {
   const results: BenchResults = {
     startedAt,
     finishedAt: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, wrk, idleRssMb: baseline, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, loadGenerator: generator, idleRssMb: baseline, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
     options: {
       quick, systems: options.systems, measurements: [...options.measurements], durationMs, warmupMs, connections, threads,
       sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, slowChunkMs, consumerEvents,
     },
     systems,
     ratios,
-    targets: checkTargets(systems, ratios),
+    targets: checkTargets(systems, ratios, generator),
     verdict: { ok: problems.length === 0, problems },
   };
   const out = resolve(repoRoot, options.out);
