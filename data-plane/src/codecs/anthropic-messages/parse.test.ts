@@ -1,7 +1,8 @@
 import { GatewayError, NO_SAMPLING, type ChatRequest } from '@tollgate/shared';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAnthropicMessages } from './parse.ts';
+import { SOURCE_MIN_BYTES } from '../source-json.ts';
+import { parseAnthropicCountTokens, parseAnthropicMessages } from './parse.ts';
 
 const parse = (value: unknown): ChatRequest => parseAnthropicMessages(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)));
 const messages = [{ role: 'user', content: 'Hi' }];
@@ -304,5 +305,19 @@ describe('parseAnthropicMessages', () => {
   it('never repeats a long refused value in its message', () => {
     const long = `fast${'x'.repeat(500)}`;
     expect(() => parse({ ...minimal, speed: long })).toThrow('"speed": "fastxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" is priced at a multiple of the standard rates and is not supported; omit it.');
+  });
+});
+
+describe('parseAnthropicMessages: a long body\'s messages bytes', () => {
+  const messages = `[{"role":"user","content":[{"type":"text","text":"${'long document '.repeat(SOURCE_MIN_BYTES / 14)}","cache_control":{"type":"ephemeral"}}]}]`;
+  const raw = Buffer.from(`{"model":"claude", "max_tokens": 10, "messages": ${messages}}`);
+
+  it('keeps them with the value read, for the adapter to forward', () => {
+    const source = parseAnthropicMessages(raw).sourceMessages!;
+    expect([Buffer.from(source.bytes).toString('utf8'), source.value]).toEqual([messages, JSON.parse(messages)]);
+  });
+
+  it('keeps none for count_tokens, whose upstream body is a selection of fields', () => {
+    expect(parseAnthropicCountTokens(raw).sourceMessages).toBeUndefined();
   });
 });
