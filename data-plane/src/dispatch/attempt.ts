@@ -72,19 +72,17 @@ export async function attempt<T>(candidate: Candidate, exchange: Exchange<T>, si
   const cancelFirstByte = call.deadline(candidate.timeouts.firstByteMs, 'first_byte');
   let response;
   try {
-    response = await lease.pool.request({
+    response = await call.send(lease.pool, {
       method: prepared.method,
       path: prepared.path,
       headers: prepared.headers,
       body: prepared.body,
-      signal: call.signal,
       headersTimeout: candidate.timeouts.firstByteMs,
       bodyTimeout: candidate.timeouts.idleMs,
     });
   } catch (error) {
     return failed(call.reason === 'first_byte' || call.reason === 'total' ? failure('timeout', 'no response before the first-byte deadline') : transportFailure(error));
   }
-  call.read(response.body);
 
   const status = response.statusCode;
   if (status < 200 || status >= 300) {

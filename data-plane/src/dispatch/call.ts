@@ -1,19 +1,40 @@
 import type { Dispatcher } from 'undici';
-import { Abort } from './abort.ts';
+import type { IncomingHttpHeaders } from 'undici/types/header.js';
+import type { Abort } from './abort.ts';
 
 export type AbortReason = 'client' | 'first_byte' | 'total' | 'gateway';
 
+/** An upstream response's status line and headers (undici's lower-case names). */
+export interface UpstreamHead {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+}
+
 /**
- * One live upstream call: its abort controller (linked to the request's), its deadlines, its pool
+ * Bytes read from the upstream's socket and not yet taken by the relay: past this the socket is
+ * paused, so a fast upstream and a slow client never buffer more than this per call.
+ */
+const HIGH_WATER_BYTES = 256 * 1024;
+
+/**
+ * One live upstream call: its abort (linked to the request's), its deadlines, its pool
  * and capacity slots, and a bounded pull reader over its body. Every path ends in `dispose`, which
  * clears the timers and gives the slots back exactly once.
+ *
+ * The call goes out through undici's `dispatch` with a handler of our own, not `request`: the body's
+ * chunks land in a small queue that `next` takes from, without a stream object, its buffering and
+ * an async iterator's promises per chunk in between.
  */
 export class UpstreamCall {
-  private readonly controller = new Abort();
   reason: AbortReason | null = null;
   bytes = 0;
-  private iterator: AsyncIterator<Buffer> | null = null;
-  private body: Dispatcher.ResponseData['body'] | null = null;
+  /** undici's handle on the request, once it is on a connection. */
+  private dispatch: Dispatcher.DispatchController | null = null;
+  private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private ended = false;
+  private failure: Error | null = null;
+  private waiting: { resolve(chunk: Buffer | null): void; reject(error: Error): void } | null = null;
   /**
    * What the upstream had already sent, unread, when the client left: read before the abort (no
    * waiting), so usage that had arrived is billed as reported instead of estimated.
@@ -39,10 +60,6 @@ export class UpstreamCall {
     this.deadline(totalMs, 'total');
   }
 
-  get signal(): Abort {
-    return this.controller;
-  }
-
   /** Aborts the call when `ms` pass; returns a function that cancels that deadline. */
   deadline(ms: number, reason: AbortReason): () => void {
     const timer = setTimeout(() => this.abort(reason), ms);
@@ -57,40 +74,98 @@ export class UpstreamCall {
   abort(reason: AbortReason): void {
     if (this.reason !== null) return;
     this.reason = reason;
-    this.controller.abort();
+    // Before the request is on a connection there is nothing to stop yet: `onRequestStart` does it.
+    if (!this.ended && this.failure === null) this.dispatch?.abort(new CallAbortedError(reason));
   }
 
-  read(body: Dispatcher.ResponseData['body']): void {
-    this.body = body;
-    this.iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  /**
+   * Sends the request; resolves with the response head, rejects when none comes (connect failure,
+   * reset, timeout, abort). The body is then read with `next`.
+   */
+  send(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<UpstreamHead> {
+    return new Promise<UpstreamHead>((resolve, reject) => {
+      let head = false;
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart: (controller) => {
+          this.dispatch = controller;
+          if (this.reason !== null) controller.abort(new CallAbortedError(this.reason));
+        },
+        onResponseStart: (_controller, statusCode, headers) => {
+          head = true;
+          resolve({ statusCode, headers });
+        },
+        onResponseData: (controller, chunk) => this.push(controller, chunk),
+        onResponseEnd: () => {
+          this.ended = true;
+          this.settle();
+        },
+        onResponseError: (_controller, error) => {
+          this.failure = error;
+          if (!head) reject(error);
+          else this.settle();
+        },
+      };
+      try {
+        dispatcher.dispatch(options, handler);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  private push(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const waiting = this.waiting;
+    if (waiting !== null) {
+      this.waiting = null;
+      waiting.resolve(chunk);
+      return;
+    }
+    this.queue.push(chunk);
+    this.queuedBytes += chunk.byteLength;
+    if (this.queuedBytes > HIGH_WATER_BYTES && !controller.paused) controller.pause();
+  }
+
+  /** Wakes a waiting `next` with the end or the failure. */
+  private settle(): void {
+    const waiting = this.waiting;
+    if (waiting === null) return;
+    this.waiting = null;
+    if (this.failure !== null) waiting.reject(this.failure);
+    else waiting.resolve(null);
+  }
+
+  private take(): Buffer {
+    const chunk = this.queue.shift()!;
+    this.queuedBytes -= chunk.byteLength;
+    if (this.dispatch?.paused && this.queuedBytes <= HIGH_WATER_BYTES / 2) this.dispatch.resume();
+    return chunk;
   }
 
   /** The body's bytes already received and not read yet, taken without waiting for more. */
   private readBuffered(): Buffer[] {
     const out: Buffer[] = [];
-    if (!this.body || this.body.destroyed) return out;
-    let size = 0;
-    // Bounded like any read: at most what a frame may hold.
-    for (let chunk = this.body.read() as Buffer | null; chunk !== null && size < 1024 * 1024; chunk = this.body.read() as Buffer | null) {
-      out.push(chunk);
-      size += chunk.byteLength;
-    }
+    while (this.queue.length > 0) out.push(this.take());
     return out;
   }
 
   /**
    * The next body chunk, or null at the end. Throws when the body fails or is aborted, and
-   * `CallLimitError` when the body passes `maxBytes` (the call is then aborted).
+   * `CallLimitError` when the body passes `maxBytes` (the call is then aborted). Chunks received
+   * before a failure are read first.
    */
   async next(maxBytes: number): Promise<Buffer | null> {
-    const step = await this.iterator!.next();
-    if (step.done) return null;
-    this.bytes += step.value.byteLength;
+    let chunk: Buffer | null;
+    if (this.queue.length > 0) chunk = this.take();
+    else if (this.failure !== null) throw this.failure;
+    else if (this.ended) chunk = null;
+    else chunk = await new Promise<Buffer | null>((resolve, reject) => (this.waiting = { resolve, reject }));
+    if (chunk === null) return null;
+    this.bytes += chunk.byteLength;
     if (this.bytes > maxBytes) {
       this.abort('gateway');
       throw new CallLimitError(`the answer passed ${maxBytes} bytes`);
     }
-    return step.value;
+    return chunk;
   }
 
   dispose(): void {
@@ -99,8 +174,18 @@ export class UpstreamCall {
     for (const timer of this.timers) clearTimeout(timer);
     this.parent.off('abort', this.onParentAbort);
     // An unread body would hold its connection: stop it (the pool then drops the socket).
-    if (!this.controller.aborted) this.iterator?.return?.().catch(() => {});
+    if (!this.ended && this.failure === null) this.dispatch?.abort(new CallAbortedError('gateway'));
+    this.queue.length = 0;
+    this.queuedBytes = 0;
     for (const release of this.releases) release();
+  }
+}
+
+/** Why we stopped a call ourselves; the call's `reason` says which deadline or party. */
+export class CallAbortedError extends Error {
+  override name = 'CallAbortedError';
+  constructor(readonly reason: AbortReason) {
+    super(`upstream call aborted (${reason})`);
   }
 }
 
