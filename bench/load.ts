@@ -60,18 +60,26 @@ function wrkVersion(): string | null {
   return /^wrk \S+/.exec(version)?.[0] ?? version.split('\n')[0]!.trim();
 }
 
-let generator: { wrk: boolean; name: string } | null = null;
+export interface LoadGenerator {
+  /** wrk; else autocannon, whose rates are not comparable between systems (see autocannon.ts). */
+  wrk: boolean;
+  name: string;
+}
+
+let generator: LoadGenerator | null = null;
 
 /**
  * The load generator of this run: wrk when installed (apt-get install wrk), else autocannon from
  * npm; BENCH_LOAD_GENERATOR=autocannon picks autocannon anyway.
  */
-export function loadGenerator(): string {
+export function loadGenerator(): LoadGenerator {
   if (generator === null) {
-    const wrk = process.env.BENCH_LOAD_GENERATOR === 'autocannon' ? null : wrkVersion();
-    generator = wrk !== null ? { wrk: true, name: wrk } : { wrk: false, name: 'autocannon (wrk is not installed: apt-get install wrk for the figures the README quotes)' };
+    const forced = process.env.BENCH_LOAD_GENERATOR === 'autocannon';
+    const wrk = forced ? null : wrkVersion();
+    const why = forced ? 'BENCH_LOAD_GENERATOR=autocannon' : 'wrk is not installed: apt-get install wrk for the figures the README quotes';
+    generator = wrk !== null ? { wrk: true, name: wrk } : { wrk: false, name: `autocannon (${why})` };
   }
-  return generator.name;
+  return generator;
 }
 
 let running: ReturnType<typeof spawn> | null = null;
@@ -83,8 +91,7 @@ export function stopLoad(): void {
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  loadGenerator();
-  return generator!.wrk ? runWrk(options) : runAutocannon(options);
+  return loadGenerator().wrk ? runWrk(options) : runAutocannon(options);
 }
 
 async function runWrk(options: LoadOptions): Promise<LoadResult> {

@@ -121,11 +121,10 @@ export function computeRatios(systems: BenchResults['systems']): Ratios {
 }
 
 /** The targets against what this run measured (informational; only metering fails a run). */
-export function checkTargets(systems: BenchResults['systems'], ratios: Ratios, loadGenerator: string): BenchResults['targets'] {
+export function checkTargets(systems: BenchResults['systems'], ratios: Ratios, rateComparable: boolean): BenchResults['targets'] {
   const out: BenchResults['targets'] = [];
-  // autocannon runs in the bench's own process and caps every system's rate near the same figure:
-  // ratios of requests/s would compare the generator with itself.
-  const rateComparable = loadGenerator.startsWith('wrk');
+  // Only under wrk: autocannon runs in the bench's own process and caps every system's rate near the
+  // same figure, so ratios of requests/s would compare the generator with itself.
   const rate = (value: number | null | undefined): number | null | undefined => (rateComparable ? value : undefined);
   const add = (target: string, value: number | null | undefined, format: (n: number) => string, met: (n: number) => boolean): void => {
     const known = value !== null && value !== undefined && !Number.isNaN(value);

@@ -223,14 +223,14 @@ async function main(): Promise<number> {
   const results: BenchResults = {
     startedAt,
     finishedAt: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, loadGenerator: generator, idleRssMb: baseline, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, loadGenerator: generator.name, idleRssMb: baseline, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
     options: {
       quick, systems: options.systems, measurements: [...options.measurements], durationMs, warmupMs, connections, threads,
       sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, slowChunkMs, consumerEvents,
     },
     systems,
     ratios,
-    targets: checkTargets(systems, ratios, generator),
+    targets: checkTargets(systems, ratios, generator.wrk),
     verdict: { ok: problems.length === 0, problems },
   };
   const out = resolve(repoRoot, options.out);

@@ -2,6 +2,13 @@ import type { SourceJson } from '../canonical/chat.ts';
 
 const encoder = new TextEncoder();
 
+/** A body that may already be JSON: text or bytes (from `encodeWithSource`) as they are, an object serialised. */
+export type JsonBody = Record<string, unknown> | string | Uint8Array;
+
+export function jsonBody(body: JsonBody): string | Uint8Array {
+  return typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+}
+
 /**
  * A request body as JSON, with one member taken from the client's bytes when the adapter's own
  * rendering of it is the same JSON: a 200 KB prompt is then copied into the body, not encoded again

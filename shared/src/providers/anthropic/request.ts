@@ -2,6 +2,7 @@ import type { ChatRequest, ResponseFormat, ToolChoice, ToolDefinition } from '..
 import type { PreparedRequest, UpstreamTarget } from '../adapter.ts';
 import { anthropicConversation, cacheControl, type AnthropicBlock } from './messages.ts';
 import { anthropicReasoning } from './thinking.ts';
+import { jsonBody, type JsonBody } from '../source-body.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 
@@ -90,7 +91,7 @@ export function anthropicMessagesBody(request: ChatRequest, upstreamModel: strin
  * POST {base}/messages with Anthropic's key header and pinned API version. `body` is serialised,
  * unless it already is JSON (text or bytes from `encodeWithSource`).
  */
-export function anthropicRequest(target: UpstreamTarget, body: Record<string, unknown> | string | Uint8Array, stream: boolean): PreparedRequest {
+export function anthropicRequest(target: UpstreamTarget, body: JsonBody, stream: boolean): PreparedRequest {
   if (target.credential.kind !== 'api_key') throw new TypeError(`Anthropic takes an API key, not a ${target.credential.kind} credential`);
   return {
     method: 'POST',
@@ -105,6 +106,6 @@ export function anthropicRequest(target: UpstreamTarget, body: Record<string, un
       // Compressed bodies are not asked for: the relay counts and bounds plain bytes.
       'accept-encoding': 'identity',
     },
-    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+    body: jsonBody(body),
   };
 }

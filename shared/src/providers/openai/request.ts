@@ -1,6 +1,7 @@
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../canonical/chat.ts';
 import type { PreparedRequest, UpstreamTarget } from '../adapter.ts';
 import type { Credential } from '../credentials.ts';
+import { jsonBody, type JsonBody } from '../source-body.ts';
 
 export interface ChatBodyOptions {
   capField: 'max_tokens' | 'max_completion_tokens';
@@ -125,7 +126,7 @@ export function bearerAuth(credential: Credential): HeaderAuth {
  * Headers every OpenAI-compatible call carries; the credential is a bearer key unless `auth` says
  * otherwise. `body` is serialised, unless it already is JSON (text or bytes from `encodeWithSource`).
  */
-export function openAIRequest(target: UpstreamTarget, path: string, body: Record<string, unknown> | string | Uint8Array, stream: boolean, auth: HeaderAuth = bearerAuth(target.credential)): PreparedRequest {
+export function openAIRequest(target: UpstreamTarget, path: string, body: JsonBody, stream: boolean, auth: HeaderAuth = bearerAuth(target.credential)): PreparedRequest {
   return {
     method: 'POST',
     origin: target.origin,
@@ -138,6 +139,6 @@ export function openAIRequest(target: UpstreamTarget, path: string, body: Record
       // Compressed bodies are not asked for: the relay counts and bounds plain bytes.
       'accept-encoding': 'identity',
     },
-    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+    body: jsonBody(body),
   };
 }
