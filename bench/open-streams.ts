@@ -9,6 +9,8 @@ import { headersFor, sseEvents, streamBody, type Target } from './streams.ts';
  */
 export interface OpenStreamsOptions {
   streams: number;
+  /** Padding of each stream's prompt, in KB (0: one line). */
+  promptKb: number;
   rampStep: number;
   rampEveryMs: number;
   /** How often the upstream sends a chunk on a slow stream. */
@@ -48,7 +50,7 @@ interface OpenStream {
 
 export async function holdOpenStreams(target: Target, options: OpenStreamsOptions): Promise<OpenStreamsResult> {
   const pool = new Pool(target.origin, { connections: options.streams + 16, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
-  const body = streamBody('bench-slow');
+  const body = streamBody('bench-slow', options.promptKb);
   const headers = headersFor(target);
   const streams: OpenStream[] = [];
   const readRss = (): Record<string, number> => Object.fromEntries(Object.entries(options.pids).map(([label, pid]) => [label, rssMegabytes(pid)]));

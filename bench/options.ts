@@ -21,6 +21,8 @@ export interface BenchOptions {
   streamConcurrency: number;
   chunkMs: number;
   openStreams: number;
+  /** Padding of the open streams' prompt, in KB (0: the short prompt every other stream sends). */
+  openStreamPromptKb: number;
   rampStep: number;
   rampEveryMs: number;
   slowChunkMs: number;
@@ -41,6 +43,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --stream-concurrency=N  (default 32; quick 16)
   --chunk-ms=N            upstream pace of the 50 stream chunks (default 2)
   --open-streams=N        slow streams held open for the memory figure (default 2000; quick 200)
+  --open-stream-prompt-kb=N  a prompt of about N KB for those slow streams, to see what a
+                          stream holds of its prompt (default 0: a one-line prompt)
   --slow-chunk-ms=N       pace of the slow streams (default 1000; quick 400)
   --consumer-events=N     usage events for the consumer figure (default 50000; quick 5000)
                           bigbody: requests with a 200 KB prompt at c=8, against the same with a short one
@@ -65,6 +69,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'stream-concurrency': { type: 'string' },
       'chunk-ms': { type: 'string' },
       'open-streams': { type: 'string' },
+      'open-stream-prompt-kb': { type: 'string' },
       'slow-chunk-ms': { type: 'string' },
       'consumer-events': { type: 'string' },
       only: { type: 'string' },
@@ -105,6 +110,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     streamConcurrency: number('stream-concurrency', 32, 16),
     chunkMs: number('chunk-ms', 2, 2, 0),
     openStreams: number('open-streams', 2000, 200),
+    openStreamPromptKb: number('open-stream-prompt-kb', 0, 0, 0),
     rampStep: 200,
     rampEveryMs: 100,
     slowChunkMs: number('slow-chunk-ms', 1000, 400),

@@ -133,9 +133,9 @@ async function measureSystem(system: System, upstream: Upstream, options: BenchO
 
   checkInterrupted();
   if (has('rss') && system.name !== 'direct') {
-    log(`[${system.name}] memory: ${options.openStreams} slow streams open`);
+    log(`[${system.name}] memory: ${options.openStreams} slow streams open${options.openStreamPromptKb > 0 ? `, ${options.openStreamPromptKb} KB prompts` : ''}`);
     const open = await holdOpenStreams(target, {
-      streams: options.openStreams, rampStep: options.rampStep, rampEveryMs: options.rampEveryMs, chunkMs: options.slowChunkMs,
+      streams: options.openStreams, promptKb: options.openStreamPromptKb, rampStep: options.rampStep, rampEveryMs: options.rampEveryMs, chunkMs: options.slowChunkMs,
       pids: system.pids, upstreamOpen: async () => (await upstream.stats()).openSlow ?? 0,
     });
     result.answered200 += open.answered200;
@@ -219,18 +219,18 @@ async function main(): Promise<number> {
   if (interrupted) return 130;
 
   const ratios = computeRatios(systems);
-  const { durationMs, warmupMs, connections, threads, sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, slowChunkMs, consumerEvents, quick } = options;
+  const { durationMs, warmupMs, connections, threads, sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, openStreamPromptKb, slowChunkMs, consumerEvents, quick } = options;
   const results: BenchResults = {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, loadGenerator: generator.name, idleRssMb: baseline, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
     options: {
       quick, systems: options.systems, measurements: [...options.measurements], durationMs, warmupMs, connections, threads,
-      sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, slowChunkMs, consumerEvents,
+      sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, openStreamPromptKb, slowChunkMs, consumerEvents,
     },
     systems,
     ratios,
-    targets: checkTargets(systems, ratios, generator.wrk),
+    targets: checkTargets(systems, ratios, generator.wrk, openStreamPromptKb),
     verdict: { ok: problems.length === 0, problems },
   };
   const out = resolve(repoRoot, options.out);

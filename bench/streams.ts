@@ -35,12 +35,14 @@ const MEASURED_EVENTS = 50;
 /** The upstream's send time (process.hrtime, nanoseconds) inside a content chunk: "w12@<ns> ". */
 const SENT_AT = /"content":"w\d+@(\d+) "/;
 
-export function streamBody(model: string): string {
+/** A streamed chat request; `padKb` lengthens its prompt by about that many KB of prose. */
+export function streamBody(model: string, padKb = 0): string {
+  const pad = padKb > 0 ? ` Context follows.${' The figures held steady across the quarter.'.repeat(Math.ceil((padKb * 1024) / 44))}` : '';
   return JSON.stringify({
     model,
     stream: true,
     stream_options: { include_usage: true },
-    messages: [{ role: 'user', content: 'Count slowly from one to fifty.' }],
+    messages: [{ role: 'user', content: `Count slowly from one to fifty.${pad}` }],
   });
 }
 

@@ -41,7 +41,6 @@ interface Incoming {
   authorization: string;
   sessionId: string | null;
   byokProvider: string | null;
-  body: Promise<Buffer>;
 }
 
 /**
@@ -60,15 +59,14 @@ export function handle(ctx: GatewayContext, endpoint: Endpoint, res: HttpRespons
     authorization: req.getHeader('authorization') || apiKeyHeader(req.getHeader('x-api-key')),
     sessionId: req.getHeader('x-session-id') || null,
     byokProvider: req.getHeader('x-byok-provider') || null,
-    body: Promise.resolve(Buffer.alloc(0)),
   };
   const reply = new Reply(res);
-  incoming.body = readBody(res, reply, ctx.maxBodyBytes, req.getHeader('content-length'));
+  const body = readBody(res, reply, ctx.maxBodyBytes, req.getHeader('content-length'));
   const headers: Headers = [['x-request-id', clientId ?? requestId]];
   // Tracked from the first moment, so a shutdown also waits for requests still authenticating or
   // reserving (they may yet reserve money and so owe a settlement).
   ctx.inFlight.add(reply);
-  run(ctx, endpoint, reply, incoming)
+  run(ctx, endpoint, reply, incoming, accept(ctx, endpoint, incoming, body))
     .catch((error: unknown) => {
       const answer = asGatewayError(error);
       if (answer.code === 'internal_error') ctx.logger.error('request failed', { requestId, endpoint: endpoint.name, error });
@@ -78,11 +76,23 @@ export function handle(ctx: GatewayContext, endpoint: Endpoint, res: HttpRespons
     .finally(() => ctx.inFlight.delete(reply));
 }
 
-async function run<Req, Res>(ctx: GatewayContext, endpoint: Operation<Req, Res>, reply: Reply, incoming: Incoming): Promise<void> {
-  const { startedAt, requestId } = incoming;
-  const key = await authenticate(incoming.authorization, ctx.keys, startedAt);
+/**
+ * The key, and the body parsed. A stage of its own so that the client's body bytes are let go as
+ * soon as they are parsed: no frame that waits on the store or the provider holds them.
+ */
+async function accept<Req>(ctx: GatewayContext, endpoint: Operation<Req, unknown>, incoming: Incoming, body: Promise<Buffer>): Promise<{ key: KeyRecord; request: Req }> {
+  const key = await authenticate(incoming.authorization, ctx.keys, incoming.startedAt);
   checkAddress(key, incoming.address);
-  const request = endpoint.codec.parse(await incoming.body);
+  return { key, request: endpoint.codec.parse(await body) };
+}
+
+/**
+ * Up to admission. It hands the request on without awaiting it, so that this frame does not stay
+ * alive for as long as an answer streams.
+ */
+async function run<Req, Res>(ctx: GatewayContext, endpoint: Operation<Req, Res>, reply: Reply, incoming: Incoming, accepted: Promise<{ key: KeyRecord; request: Req }>): Promise<void> {
+  const { startedAt, requestId } = incoming;
+  const { key, request } = await accepted;
   const shape = endpoint.shape(request);
   const inputEstimate = endpoint.estimateInput(request);
   const pricing: Pricing<Res> =
@@ -116,7 +126,7 @@ async function run<Req, Res>(ctx: GatewayContext, endpoint: Operation<Req, Res>,
     deadlineMs: startedAt + ctx.requestTimeoutMs + 60_000,
   });
   // From here on the request holds money: every path below ends in exactly one settlement.
-  await serveAdmitted(ctx, endpoint, reply, incoming, key, request, shape, admitted, inputEstimate, pricing);
+  return serveAdmitted(ctx, endpoint, reply, incoming, key, request, shape, admitted, inputEstimate, pricing);
 }
 
 async function serveAdmitted<Req, Res>(

@@ -35,7 +35,15 @@ export interface Exchange<T> {
 export function chatExchange(request: ChatRequest, clientFormat: ClientFormat): Exchange<ChatResponse> {
   return {
     stream: request.stream,
-    prepare: (c) => c.adapter.prepareChat(request, c.target),
+    prepare: (c) => {
+      const prepared = c.adapter.prepareChat(request, c.target);
+      // The client's bytes of `messages` (long bodies only) are a view of its whole body: kept,
+      // they would keep it for as long as the answer streams, and V8 would promote it to the old
+      // generation first. The first call uses them; a retry or a fallback, which is rare,
+      // serialises the same JSON again.
+      request.sourceMessages = null;
+      return prepared;
+    },
     parse: (c, body) => c.adapter.parseChatResponse(body),
     decoder: (c, limits) => c.adapter.newStreamDecoder(limits),
     native: (c) => c.adapter.nativeFormat === clientFormat,

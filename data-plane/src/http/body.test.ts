@@ -1,5 +1,6 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { describe, expect, it } from 'vitest';
+import { collectGarbage } from '../testing/gc.ts';
 import { readBody } from './body.ts';
 import { Reply } from './reply.ts';
 
@@ -103,5 +104,29 @@ describe('readBody', () => {
     fake.push(new Uint8Array(3).buffer, true);
     await settle();
     await expect(body).rejects.toMatchObject({ code: 'body_too_large', status: 413 });
+  });
+
+  // uWS keeps a response's data handler, and the reply its abort listeners, until the response
+  // ends: for a stream, minutes after the body was read. They must not keep a long prompt alive.
+  it('keeps nothing of a body once it is read, though the handlers stay registered', async () => {
+    for (const declared of ['1000000', '']) {
+      const fake = fakeResponse();
+      const reply = new Reply(fake.res);
+      const read = async (): Promise<WeakRef<ArrayBufferLike>> => {
+        const body = readBody(fake.res, reply, 2_000_000, declared);
+        fake.push(new Uint8Array(600_000).buffer, false);
+        fake.push(new Uint8Array(400_000).buffer, true);
+        const bytes = await body;
+        expect(bytes.byteLength).toBe(1_000_000);
+        return new WeakRef(bytes.buffer);
+      };
+      const ref = await read();
+      await collectGarbage();
+      expect(ref.deref()).toBeUndefined();
+      // Both are still registered, and a late call is harmless.
+      fake.push(new Uint8Array(1).buffer, true);
+      fake.abort();
+      expect(reply.open).toBe(false);
+    }
   });
 });

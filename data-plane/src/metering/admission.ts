@@ -127,9 +127,20 @@ export async function admit(store: StateStore, input: AdmissionInput): Promise<A
     outputBudget: budget,
     fairUseRemaining,
     local: outcome.ok && outcome.local,
-    consumption(usage, cost) {
-      const fair = premium && fairCounter && window ? [{ counter: fairCounter, amount: totalInput(usage) + totalOutput(usage), ttlSeconds: window.ttlSeconds }] : [];
-      return [...limits.consumption(usage, cost), ...fair];
-    },
+    consumption: consumptionOf(limits.consumption, premium && fairCounter && window ? { counter: fairCounter, ttlSeconds: window.ttlSeconds } : null),
+  };
+}
+
+/**
+ * Built outside `admit`, so the closure a request keeps until it settles holds these two values, not
+ * the admission's whole scope (its input and the closures that reach back into the request).
+ */
+function consumptionOf(
+  limits: (usage: Usage, cost: Nanocredits) => CounterConsumption[],
+  fairUse: { counter: string; ttlSeconds: number } | null,
+): Admitted['consumption'] {
+  return (usage, cost) => {
+    const fair = fairUse ? [{ counter: fairUse.counter, amount: totalInput(usage) + totalOutput(usage), ttlSeconds: fairUse.ttlSeconds }] : [];
+    return [...limits(usage, cost), ...fair];
   };
 }
