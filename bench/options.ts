@@ -27,6 +27,8 @@ export interface BenchOptions {
   rampEveryMs: number;
   slowChunkMs: number;
   consumerEvents: number;
+  /** Seconds the system is left alone at the end before its RSS at rest is read (0: not read). */
+  restS: number;
   credits: number;
   out: string;
 }
@@ -47,6 +49,9 @@ export const USAGE = `Usage: npm run bench -- [options]
                           stream holds of its prompt (default 0: a one-line prompt)
   --slow-chunk-ms=N       pace of the slow streams (default 1000; quick 400)
   --consumer-events=N     usage events for the consumer figure (default 50000; quick 5000)
+  --rest=S                at the end, leave each Tollgate system alone S seconds and read its RSS at
+                          rest (default 80: the data plane's settlement journal keeps a minute;
+                          quick 0: not read)
                           bigbody: requests with a 200 KB prompt at c=8, against the same with a short one
   --only=LIST             comma-separated systems (${SYSTEMS.join(', ')}) and/or measurements
                           (${MEASUREMENTS.join(', ')}); a category left out means all of it
@@ -72,6 +77,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'open-stream-prompt-kb': { type: 'string' },
       'slow-chunk-ms': { type: 'string' },
       'consumer-events': { type: 'string' },
+      rest: { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
     },
@@ -115,6 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     rampEveryMs: 100,
     slowChunkMs: number('slow-chunk-ms', 1000, 400),
     consumerEvents: number('consumer-events', 50_000, 5_000),
+    restS: number('rest', 80, 0, 0),
     credits: 1_000_000,
     out: values.out ?? 'bench/results/latest.json',
   };

@@ -9,6 +9,7 @@ import { holdOpenStreams } from './open-streams.ts';
 import { parseOptions, USAGE, type BenchOptions, type Measurement } from './options.ts';
 import { baselineRss, postgresCpu, processCpu, redisCpu, rssMegabytes, type CpuSource } from './proc.ts';
 import { checkTargets, computeRatios, render, type BenchResults, type SystemResult } from './report.ts';
+import { sleep } from './stats.ts';
 import { measureStreams } from './streams.ts';
 import { direct, startEmbedded, startFloor, startRedisMode, startUpstream, type System, type SystemName, type Upstream } from './systems.ts';
 
@@ -162,6 +163,15 @@ async function measureSystem(system: System, upstream: Upstream, options: BenchO
     });
     log(`[${system.name}]   ${Math.round(result.consumer.eventsPerSecond)} events/s`);
   }
+  checkInterrupted();
+  if (system.tollgate && options.restS > 0 && result.answered200 > 0) {
+    // What a process gives back once the traffic stops: V8 shrinks its heaps when it sees the
+    // process idle, and the settlement journal lets its last minute go.
+    log(`[${system.name}] at rest: ${options.restS} s without requests`);
+    await sleep(options.restS * 1000);
+    result.rssAtRestMb = Object.fromEntries(Object.entries(system.pids).map(([label, pid]) => [label, rssMegabytes(pid)]));
+    log(`[${system.name}]   ${first} RSS ${result.rssAtRestMb[first]!.toFixed(0)} MB at rest`);
+  }
 }
 
 /** Which systems have something to measure under the selected measurements. */
@@ -194,7 +204,7 @@ async function main(): Promise<number> {
     for (const name of options.systems.filter((n) => wanted(n, options))) {
       if (interrupted) break;
       const result: SystemResult = {
-        name, error: null, loadAverageAtStart: loadavg()[0]!, rssStartMb: {}, load: null, streams: null, openStreams: null, metering: null, consumer: null, bigBody: null, upstreamCalls: {}, answered200: 0,
+        name, error: null, loadAverageAtStart: loadavg()[0]!, rssStartMb: {}, rssAtRestMb: null, load: null, streams: null, openStreams: null, metering: null, consumer: null, bigBody: null, upstreamCalls: {}, answered200: 0,
       };
       systems[name] = result;
       log(`[${name}] starting`);
@@ -219,14 +229,14 @@ async function main(): Promise<number> {
   if (interrupted) return 130;
 
   const ratios = computeRatios(systems);
-  const { durationMs, warmupMs, connections, threads, sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, openStreamPromptKb, slowChunkMs, consumerEvents, quick } = options;
+  const { durationMs, warmupMs, connections, threads, sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, openStreamPromptKb, slowChunkMs, consumerEvents, restS, quick } = options;
   const results: BenchResults = {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, loadGenerator: generator.name, idleRssMb: baseline, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
     options: {
       quick, systems: options.systems, measurements: [...options.measurements], durationMs, warmupMs, connections, threads,
-      sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, openStreamPromptKb, slowChunkMs, consumerEvents,
+      sequentialStreams, concurrentStreams, streamConcurrency, chunkMs, openStreams, openStreamPromptKb, slowChunkMs, consumerEvents, restS,
     },
     systems,
     ratios,

@@ -43,4 +43,20 @@ describe('the settlement journal', () => {
     journal.add(encodeUsageEvent(event('a')), 0);
     expect([journal.size, journal.events(0)]).toEqual([0, []]);
   });
+
+  it('gives a buffer\'s memory back to the system as soon as its events leave the window', () => {
+    const mib = 1024 * 1024;
+    const journal = new SettlementJournal({ windowMs: 1_000, maxEvents: 1_000_000 });
+    const text = encodeUsageEvent(event('r', 'm'.repeat(400)));
+    // 64 MiB of events, settled at t=0, each buffer written through (resident).
+    while (journal.heldBytes < 64 * mib) journal.add(text, 0);
+    expect(journal.heldBytes).toBe(64 * mib);
+    const before = process.memoryUsage.rss();
+    journal.prune(1_001);
+    const after = process.memoryUsage.rss();
+    expect([journal.size, journal.heldBytes]).toEqual([0, 0]);
+    // Back at once, not at the next garbage collection (nothing here allocates enough to run one):
+    // at least 60 of the 64 MiB (the last buffer is partly written; the rest is the process moving).
+    expect(before - after).toBeGreaterThanOrEqual(60 * mib);
+  });
 });
