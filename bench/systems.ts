@@ -166,18 +166,19 @@ export async function startRedisMode(upstream: Upstream, credits: number): Promi
     const controlPort = await freePort();
     // Built, on plain node, as `npm run start:control-plane` runs it.
     execFileSync(process.execPath, ['control-plane/build.mjs'], { stdio: 'inherit' });
+    // BENCH_PROFILE_DIR: CPU profiles of the control plane (the usage consumer's) and the data
+    // plane, written when they stop.
+    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
     const control = startNodeProcess('control-plane/dist/main.mjs', ['--control-plane-only'], {
       ...shared, DATABASE_URL: postgres.url, CONTROL_PLANE_PORT: String(controlPort),
-    });
+    }, profile);
     started.processes.push(control);
     const controlOrigin = `http://127.0.0.1:${controlPort}`;
     await waitHealthy(`${controlOrigin}/healthz`, [control]);
     const dataPort = await freePort();
     // As `npm run start:data-plane` runs it: the built bundle, on plain node (BENCH_DATA_PLANE_ENTRY
-    // runs another entry, e.g. data-plane/src/main.ts through tsx). BENCH_PROFILE_DIR: a CPU
-    // profile of the data plane, written when it stops.
+    // runs another entry, e.g. data-plane/src/main.ts through tsx).
     execFileSync(process.execPath, ['data-plane/build.mjs'], { stdio: 'inherit' });
-    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
     const data = startNodeProcess(process.env.BENCH_DATA_PLANE_ENTRY ?? 'data-plane/dist/main.mjs', [], { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) }, [...dataPlaneNodeFlags(), ...profile]);
     started.processes.push(data);
     const origin = `http://127.0.0.1:${dataPort}`;
