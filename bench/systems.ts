@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dataPlaneNodeFlags, startNodeProcess, type RunningProcess } from '../test/support/processes.ts';
+import { launchOf, startLaunch, startNodeProcess, type RunningProcess } from '../test/support/processes.ts';
 import { freePort, startPostgres, startRedis, type RunningServer } from '../test/support/servers.ts';
 import { setUpTollgate, type BenchTenant } from './setup.ts';
 import { sleep } from './stats.ts';
@@ -169,9 +169,7 @@ export async function startRedisMode(upstream: Upstream, credits: number): Promi
     // BENCH_PROFILE_DIR: CPU profiles of the control plane (the usage consumer's) and the data
     // plane, written when they stop.
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-    const control = startNodeProcess('control-plane/dist/main.mjs', ['--control-plane-only'], {
-      ...shared, DATABASE_URL: postgres.url, CONTROL_PLANE_PORT: String(controlPort),
-    }, profile);
+    const control = startLaunch(launchOf('start:control-plane'), { ...shared, DATABASE_URL: postgres.url, CONTROL_PLANE_PORT: String(controlPort) }, profile);
     started.processes.push(control);
     const controlOrigin = `http://127.0.0.1:${controlPort}`;
     await waitHealthy(`${controlOrigin}/healthz`, [control]);
@@ -179,7 +177,8 @@ export async function startRedisMode(upstream: Upstream, credits: number): Promi
     // As `npm run start:data-plane` runs it: the built bundle, on plain node (BENCH_DATA_PLANE_ENTRY
     // runs another entry, e.g. data-plane/src/main.ts through tsx).
     execFileSync(process.execPath, ['data-plane/build.mjs'], { stdio: 'inherit' });
-    const data = startNodeProcess(process.env.BENCH_DATA_PLANE_ENTRY ?? 'data-plane/dist/main.mjs', [], { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) }, [...dataPlaneNodeFlags(), ...profile]);
+    const dataLaunch = launchOf('start:data-plane');
+    const data = startLaunch({ ...dataLaunch, entry: process.env.BENCH_DATA_PLANE_ENTRY ?? dataLaunch.entry }, { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) }, profile);
     started.processes.push(data);
     const origin = `http://127.0.0.1:${dataPort}`;
     await waitHealthy(`${origin}/healthz`, [control, data]);
@@ -207,7 +206,7 @@ export async function startEmbedded(upstream: Upstream, credits: number): Promis
   const env = { ...QUIET, TOLLGATE_DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', TOLLGATE_MASTER_KEY: '' };
   // Built, on plain node, as `npm start` runs it.
   execFileSync(process.execPath, ['control-plane/build.mjs'], { stdio: 'inherit' });
-  const server = startNodeProcess('control-plane/dist/main.mjs', [], { ...env, CONTROL_PLANE_PORT: String(controlPort), DATA_PLANE_PORT: String(dataPort) });
+  const server = startLaunch(launchOf('start'), { ...env, CONTROL_PLANE_PORT: String(controlPort), DATA_PLANE_PORT: String(dataPort) });
   const stop = once(async () => {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });

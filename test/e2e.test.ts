@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costOf, formatCredits, parseCredits, usage } from '@tollgate/shared';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
-import { eventually, repoRoot, runCommand, startNodeProcess, type RunningProcess } from './support/processes.ts';
+import { eventually, launchOf, repoRoot, runCommand, startLaunch, startNodeProcess, type RunningProcess } from './support/processes.ts';
 import { freePort } from './support/servers.ts';
 import { createTestDatabase, createTestRedis, type TestService } from './support/services.ts';
 
@@ -48,8 +48,13 @@ const embedded: Mode = {
     };
     // As `npm start` runs it: built, on plain node.
     execFileSync(process.execPath, ['control-plane/build.mjs'], { cwd: repoRoot });
-    const server = startNodeProcess('control-plane/dist/main.mjs', [], env);
+    const launch = launchOf('start');
+    const server = startLaunch(launch, env);
     expect(server.child.spawnargs.slice(1)).toEqual(['control-plane/dist/main.mjs']);
+    // glibc's allocator held on to freed memory of the worker thread and PGlite (see the README):
+    // the process runs with the settings `npm start` gives it.
+    const environ = readFileSync(`/proc/${server.child.pid}/environ`, 'utf8').split('\0');
+    expect(environ.filter((v) => v.startsWith('MALLOC_'))).toEqual(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072']);
     const control = LISTENING_CONTROL.exec(await server.waitForOutput((l) => LISTENING_CONTROL.test(l), 60_000))![1]!;
     const data = LISTENING_DATA.exec(await server.waitForOutput((l) => LISTENING_DATA.test(l), 60_000))![1]!;
     // A new master key is announced with a warning to back it up; everything created is owner-only.

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { RedisStateStore } from '@tollgate/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answer, startUpstream, type FakeUpstream } from '../../test/fakes/upstream.ts';
-import { dataPlaneNodeFlags, repoRoot, startNodeProcess, type RunningProcess } from '../../test/support/processes.ts';
+import { launchOf, repoRoot, startLaunch, type RunningProcess } from '../../test/support/processes.ts';
 import { freePort } from '../../test/support/servers.ts';
 import { createTestRedis, type TestService } from '../../test/support/services.ts';
 import { createCustomer, price, publishTestRoutes, TEST_MODEL } from './testing/fixture.ts';
@@ -29,7 +29,7 @@ describe('the built data plane', () => {
     await store.setEpoch('built');
     const port = await freePort();
     const env = { REDIS_URL: redis.url, TOLLGATE_MASTER_KEY: masterKey.toString('base64'), DATA_PLANE_PORT: String(port) };
-    dataPlane = startNodeProcess('data-plane/dist/main.mjs', [], env, dataPlaneNodeFlags());
+    dataPlane = startLaunch(launchOf('start:data-plane'), env);
     await dataPlane.waitForOutput((l) => l.includes('data plane listening'), 30_000);
     base = `http://127.0.0.1:${port}`;
   }, 60_000);

@@ -4,15 +4,38 @@ import { join } from 'node:path';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 
+/** How an npm script of package.json starts its process: environment, node flags, entry, arguments. */
+export interface Launch {
+  env: Record<string, string>;
+  nodeArgs: string[];
+  entry: string;
+  args: string[];
+}
+
+const LAUNCH = /^((?:[A-Z_][A-Z0-9_]*=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*) (\S+\.mjs)((?: \S+)*)$/;
+
 /**
- * The node flags `npm run start:data-plane` runs the built data plane with; package.json is the one
- * place they are written, and tests and the bench start it the same way.
+ * The launch of `npm start`, `npm run start:control-plane` or `npm run start:data-plane`: the part
+ * after the build, `[NAME=value ...] node [--flag ...] entry [arg ...]`. package.json is the one
+ * place these are written; tests and the bench start the built processes exactly so.
  */
-export function dataPlaneNodeFlags(): string[] {
+export function launchOf(script: 'start' | 'start:control-plane' | 'start:data-plane'): Launch {
   const scripts = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-  const run = /\bnode((?: --[\w-]+(?:=\S+)?)*) data-plane\/dist\/main\.mjs/.exec(scripts['start:data-plane'] ?? '');
-  if (!run) throw new Error('package.json: start:data-plane does not run node data-plane/dist/main.mjs');
-  return run[1]!.trim().split(' ').filter((flag) => flag.length > 0);
+  const command = (scripts[script] ?? '').split('&&').at(-1)!.trim();
+  const match = LAUNCH.exec(command);
+  if (!match) throw new Error(`package.json: ${script} does not end in "[NAME=value ...] node [--flag ...] entry.mjs [arg ...]": ${command}`);
+  const words = (text: string): string[] => text.trim().split(' ').filter((word) => word.length > 0);
+  return {
+    env: Object.fromEntries(words(match[1]!).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+    nodeArgs: words(match[2]!),
+    entry: match[3]!,
+    args: words(match[4]!),
+  };
+}
+
+/** Starts a built process as its npm script does; `env` is added to (and may override) the script's. */
+export function startLaunch(launch: Launch, env: Record<string, string>, extraNodeArgs: string[] = []): RunningProcess {
+  return startNodeProcess(launch.entry, launch.args, { ...launch.env, ...env }, [...launch.nodeArgs, ...extraNodeArgs]);
 }
 
 export interface RunningProcess {
