@@ -90,7 +90,11 @@ export class UpstreamCall {
           this.dispatch = controller;
           if (this.reason !== null) controller.abort(new CallAbortedError(this.reason));
         },
-        onResponseStart: (_controller, statusCode, headers) => {
+        onResponseStart: (controller, statusCode, headers) => {
+          // undici keeps the raw header buffers on the controller for its consumer: views of the
+          // socket read that carried them, held for as long as a stream runs (two per header,
+          // and providers send a few dozen). The parsed headers are all this call uses.
+          controller.rawHeaders = null;
           head = true;
           resolve({ statusCode, headers });
         },
