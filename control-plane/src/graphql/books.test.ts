@@ -45,12 +45,13 @@ describe('low-balance alerts', () => {
 });
 
 describe('usage dead letters', () => {
-  async function deadLetter(orgId: string, resolved = false) {
+  /** `ageMs`: how long ago it was written (explicit: rows written within one millisecond would tie). */
+  async function deadLetter(orgId: string, ageMs: number, resolved = false) {
     const [row] = await h.database.db
       .insert(usageDeadLetters)
       .values({
         streamId: `0:${randomUUID()}`, requestId: `req_${randomUUID()}`, orgId, cost: 250_000_000n, storeDebited: 'true',
-        payload: '{"v":2,"broken":true}', error: 'value out of range for type bigint', ...(resolved ? { resolvedAt: new Date(), resolutionNote: 'old' } : {}),
+        payload: '{"v":2,"broken":true}', error: 'value out of range for type bigint', createdAt: new Date(Date.now() - ageMs), ...(resolved ? { resolvedAt: new Date(), resolutionNote: 'old' } : {}),
       })
       .returning();
     return row!;
@@ -59,9 +60,9 @@ describe('usage dead letters', () => {
   it('lists open and resolved dead letters for operators, and resolves one without moving money', async () => {
     const orgId = await createOrg(h);
     await credit(orgId, '1');
-    const older = await deadLetter(orgId);
-    const resolvedBefore = await deadLetter(orgId, true);
-    const newer = await deadLetter(orgId);
+    const older = await deadLetter(orgId, 3_000);
+    const resolvedBefore = await deadLetter(orgId, 2_000, true);
+    const newer = await deadLetter(orgId, 1_000);
     const list = async (resolved: boolean | null) =>
       ((await h.gql(`query($r: Boolean) { usageDeadLetters(resolved: $r, first: 100) { edges { node { id } } } }`, { r: resolved })).data!.usageDeadLetters.edges as { node: { id: string } }[])
         .map((e) => e.node.id)
