@@ -66,7 +66,7 @@ export function handle(ctx: GatewayContext, endpoint: Endpoint, res: HttpRespons
   // Tracked from the first moment, so a shutdown also waits for requests still authenticating or
   // reserving (they may yet reserve money and so owe a settlement).
   ctx.inFlight.add(reply);
-  run(ctx, endpoint, reply, incoming, accept(ctx, endpoint, incoming, body))
+  run(ctx, endpoint, reply, incoming, body)
     .catch((error: unknown) => {
       const answer = asGatewayError(error);
       if (answer.code === 'internal_error') ctx.logger.error('request failed', { requestId, endpoint: endpoint.name, error });
@@ -77,22 +77,14 @@ export function handle(ctx: GatewayContext, endpoint: Endpoint, res: HttpRespons
 }
 
 /**
- * The key, and the body parsed. A stage of its own so that the client's body bytes are let go as
- * soon as they are parsed: no frame that waits on the store or the provider holds them.
+ * Up to admission. It hands the request on without awaiting it, so that this frame (which holds the
+ * client's body bytes) ends at admission instead of living as long as an answer streams.
  */
-async function accept<Req>(ctx: GatewayContext, endpoint: Operation<Req, unknown>, incoming: Incoming, body: Promise<Buffer>): Promise<{ key: KeyRecord; request: Req }> {
-  const key = await authenticate(incoming.authorization, ctx.keys, incoming.startedAt);
-  checkAddress(key, incoming.address);
-  return { key, request: endpoint.codec.parse(await body) };
-}
-
-/**
- * Up to admission. It hands the request on without awaiting it, so that this frame does not stay
- * alive for as long as an answer streams.
- */
-async function run<Req, Res>(ctx: GatewayContext, endpoint: Operation<Req, Res>, reply: Reply, incoming: Incoming, accepted: Promise<{ key: KeyRecord; request: Req }>): Promise<void> {
+async function run<Req, Res>(ctx: GatewayContext, endpoint: Operation<Req, Res>, reply: Reply, incoming: Incoming, body: Promise<Buffer>): Promise<void> {
   const { startedAt, requestId } = incoming;
-  const { key, request } = await accepted;
+  const key = await authenticate(incoming.authorization, ctx.keys, startedAt);
+  checkAddress(key, incoming.address);
+  const request = endpoint.codec.parse(await body);
   const shape = endpoint.shape(request);
   const inputEstimate = endpoint.estimateInput(request);
   const pricing: Pricing<Res> =

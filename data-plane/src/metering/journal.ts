@@ -26,11 +26,11 @@ const ResizableArrayBuffer = ArrayBuffer as unknown as new (byteLength: number, 
  * collection for hours: the journal's last minute (tens of MB) would stay resident all that time.
  * Shrinking a resizable ArrayBuffer to nothing returns its pages immediately.
  */
-export function allocateChunk(bytes: number): Buffer {
+function allocateChunk(bytes: number): Buffer {
   return Buffer.from(new ResizableArrayBuffer(bytes, { maxByteLength: bytes }));
 }
 
-export function freeChunk(chunk: Buffer): void {
+function freeChunk(chunk: Buffer): void {
   (chunk.buffer as ResizableArrayBuffer).resize(0);
 }
 
