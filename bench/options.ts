@@ -35,7 +35,7 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --quick                 a smoke run (about a minute): short runs, few streams, still checks metering
+  --quick                 a smoke run (about 1.5 minutes): short runs, few streams, still checks metering
   --duration=S            seconds per measured wrk run (default 10; quick 2)
   --warmup=S              seconds of warm-up load before them (default 3; quick 1)
   --connections=N         connections of the concurrent run (default 64)
