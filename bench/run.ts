@@ -78,6 +78,8 @@ function startSystem(name: SystemName, upstream: Upstream, options: BenchOptions
 function cpuSources(system: System): CpuSource[] {
   const sources = Object.entries(system.pids).map(([label, pid]) => processCpu(label, pid));
   if (system.tollgate?.redisUrl) sources.push(redisCpu('redis', system.tollgate.redisUrl));
+  // The usage consumer's writes: the ledger's cost of each request, paid while the load runs.
+  if (system.tollgate?.databaseUrl) sources.push(postgresCpu('postgres', system.tollgate.databaseUrl));
   return sources;
 }
 

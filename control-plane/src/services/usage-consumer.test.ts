@@ -7,7 +7,7 @@ import { ledgerEntries, orgs, usageDeadLetters, usageRecords } from '../db/schem
 import { createHarness, mutate, type Harness } from '../testing/harness.ts';
 import { seedStoreBalance } from './balances.ts';
 import { ledgerBalance } from './ledger.ts';
-import { UsageConsumer } from './usage-consumer.ts';
+import { BATCH, UsageConsumer } from './usage-consumer.ts';
 
 function captureLogger(lines: string[]): Logger {
   const log = (message: string, fields?: LogFields) => void lines.push(`${message} ${JSON.stringify(fields ?? {})}`);
@@ -53,6 +53,12 @@ describe.each([...storeAdapters, remoteStoreAdapter])('usage consumer over the %
     ...overrides,
   });
   const settle = (e: UsageEvent) => h.store.settle({ event: e, consumption: [] });
+
+  /** The batches a consumer wrote, narrowed to the given events (the stream is shared by the tests). */
+  const ofOrg = (batches: string[][], events: UsageEvent[]): string[][] => {
+    const wanted = new Set(events.map((e) => e.requestId));
+    return batches.map((batch) => batch.filter((id) => wanted.has(id))).filter((batch) => batch.length > 0);
+  };
 
   /** An org of the test's own with 1 credit and a key, so no test counts another's records. */
   async function ownOrg(): Promise<{ orgId: string; keyId: string }> {
@@ -136,6 +142,55 @@ describe.each([...storeAdapters, remoteStoreAdapter])('usage consumer over the %
     expect(await h.database.db.query.usageRecords.findFirst({ where: { requestId: late.requestId } })).toBeDefined();
     expect(await ledgerBalance(h.database.db, orgId)).toBe(before - 5n);
     expect(await h.store.readUsage('probe-close', 10, 0)).toEqual([]);
+  });
+
+  it('gathers a trickle of events into one batch during its pause, and writes them at close without waiting the pause out', async () => {
+    const { orgId, keyId } = await ownOrg();
+    // A pause far longer than the test: events after the first wait for close().
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-gather', gatherMs: 600_000 });
+    const batches: string[][] = [];
+    consumer.onConsumed((ids) => batches.push(ids));
+    consumer.start();
+    const first = event(2n, { orgId, keyId });
+    const trickle = [event(3n, { orgId, keyId }), event(5n, { orgId, keyId }), event(7n, { orgId, keyId })];
+    try {
+      // After a quiet spell an event is written at once.
+      await settle(first);
+      await consumer.whenConsumed(first.requestId);
+      for (const e of trickle) {
+        await settle(e);
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      // A consumer that did not pause would have written each of them by now.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await h.database.db.select().from(usageRecords).where(eq(usageRecords.orgId, orgId))).toHaveLength(1);
+    } finally {
+      await consumer.close();
+    }
+    const ids = (list: UsageEvent[]) => list.map((e) => e.requestId).sort();
+    expect(ofOrg(batches, [first, ...trickle]).map((batch) => batch.sort())).toEqual([ids([first]), ids(trickle)]);
+    expect(await ledgerBalance(h.database.db, orgId)).toBe(1_000_000_000n - 17n);
+  });
+
+  it('does not pause after a full read: the next event is written at once', async () => {
+    const { orgId, keyId } = await ownOrg();
+    const backlog = Array.from({ length: BATCH }, () => event(1n, { orgId, keyId }));
+    for (const e of backlog) await settle(e);
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, logger: captureLogger(logs), consumerName: 'test-no-gather', gatherMs: 600_000 });
+    const batches: string[][] = [];
+    consumer.onConsumed((ids) => batches.push(ids));
+    consumer.start();
+    try {
+      await until(async () => ofOrg(batches, backlog).length === 1);
+      const next = event(2n, { orgId, keyId });
+      await settle(next);
+      // Within until's 10 s: a pause would hold it for ten minutes.
+      await until(async () => ofOrg(batches, [next]).length === 1);
+      expect(ofOrg(batches, [...backlog, next]).map((batch) => batch.length)).toEqual([BATCH, 1]);
+    } finally {
+      await consumer.close();
+    }
+    expect(await ledgerBalance(h.database.db, orgId)).toBe(1_000_000_000n - BigInt(BATCH) - 2n);
   });
 
   it('tells in-process callers when a request was consumed', async () => {
