@@ -151,12 +151,13 @@ async function waitForRoutes(origin: string, apiKey: string): Promise<void> {
 }
 
 /**
- * How an npm script runs the built control plane (`start` is embedded mode), with
- * BENCH_CONTROL_PLANE_ENTRY in place of its entry when set: another build, for an A/B run.
+ * How an npm script runs a built process, with the entry named by `entryVariable` in place of its
+ * own when that is set: another build, for an A/B run (BENCH_CONTROL_PLANE_ENTRY also runs embedded
+ * mode, `start`; BENCH_DATA_PLANE_ENTRY may be e.g. data-plane/src/main.ts through tsx).
  */
-function controlPlaneLaunch(script: 'start' | 'start:control-plane'): ReturnType<typeof launchOf> {
+function benchLaunch(script: Parameters<typeof launchOf>[0], entryVariable: 'BENCH_CONTROL_PLANE_ENTRY' | 'BENCH_DATA_PLANE_ENTRY'): ReturnType<typeof launchOf> {
   const launch = launchOf(script);
-  return { ...launch, entry: process.env.BENCH_CONTROL_PLANE_ENTRY || launch.entry };
+  return { ...launch, entry: process.env[entryVariable] || launch.entry };
 }
 
 /** Postgres + Redis, the control plane and one data plane as separate processes. */
@@ -178,16 +179,14 @@ export async function startRedisMode(upstream: Upstream, credits: number): Promi
     // BENCH_PROFILE_DIR: CPU profiles of the control plane (the usage consumer's) and the data
     // plane, written when they stop.
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-    const control = startLaunch(controlPlaneLaunch('start:control-plane'), { ...shared, DATABASE_URL: postgres.url, CONTROL_PLANE_PORT: String(controlPort) }, profile);
+    const control = startLaunch(benchLaunch('start:control-plane', 'BENCH_CONTROL_PLANE_ENTRY'), { ...shared, DATABASE_URL: postgres.url, CONTROL_PLANE_PORT: String(controlPort) }, profile);
     started.processes.push(control);
     const controlOrigin = `http://127.0.0.1:${controlPort}`;
     await waitHealthy(`${controlOrigin}/healthz`, [control]);
     const dataPort = await freePort();
-    // As `npm run start:data-plane` runs it: the built bundle, on plain node (BENCH_DATA_PLANE_ENTRY
-    // runs another entry, e.g. data-plane/src/main.ts through tsx).
+    // As `npm run start:data-plane` runs it: the built bundle, on plain node.
     execFileSync(process.execPath, ['data-plane/build.mjs'], { stdio: 'inherit' });
-    const dataLaunch = launchOf('start:data-plane');
-    const data = startLaunch({ ...dataLaunch, entry: process.env.BENCH_DATA_PLANE_ENTRY || dataLaunch.entry }, { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) }, profile);
+    const data = startLaunch(benchLaunch('start:data-plane', 'BENCH_DATA_PLANE_ENTRY'), { ...shared, DATABASE_URL: '', DATA_PLANE_PORT: String(dataPort) }, profile);
     started.processes.push(data);
     const origin = `http://127.0.0.1:${dataPort}`;
     await waitHealthy(`${origin}/healthz`, [control, data]);
@@ -215,7 +214,7 @@ export async function startEmbedded(upstream: Upstream, credits: number): Promis
   const env = { ...QUIET, TOLLGATE_DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', TOLLGATE_MASTER_KEY: '' };
   // Built, on plain node, as `npm start` runs it.
   execFileSync(process.execPath, ['control-plane/build.mjs'], { stdio: 'inherit' });
-  const server = startLaunch(controlPlaneLaunch('start'), { ...env, CONTROL_PLANE_PORT: String(controlPort), DATA_PLANE_PORT: String(dataPort) });
+  const server = startLaunch(benchLaunch('start', 'BENCH_CONTROL_PLANE_ENTRY'), { ...env, CONTROL_PLANE_PORT: String(controlPort), DATA_PLANE_PORT: String(dataPort) });
   const stop = once(async () => {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -55,7 +55,7 @@ describe.each([...storeAdapters, remoteStoreAdapter])('usage consumer over the %
   const settle = (e: UsageEvent) => h.store.settle({ event: e, consumption: [] });
 
   /** The batches a consumer wrote, narrowed to the given events (the stream is shared by the tests). */
-  const ofOrg = (batches: string[][], events: UsageEvent[]): string[][] => {
+  const ofEvents = (batches: string[][], events: UsageEvent[]): string[][] => {
     const wanted = new Set(events.map((e) => e.requestId));
     return batches.map((batch) => batch.filter((id) => wanted.has(id))).filter((batch) => batch.length > 0);
   };
@@ -168,7 +168,7 @@ describe.each([...storeAdapters, remoteStoreAdapter])('usage consumer over the %
       await consumer.close();
     }
     const ids = (list: UsageEvent[]) => list.map((e) => e.requestId).sort();
-    expect(ofOrg(batches, [first, ...trickle]).map((batch) => batch.sort())).toEqual([ids([first]), ids(trickle)]);
+    expect(ofEvents(batches, [first, ...trickle]).map((batch) => batch.sort())).toEqual([ids([first]), ids(trickle)]);
     expect(await ledgerBalance(h.database.db, orgId)).toBe(1_000_000_000n - 17n);
   });
 
@@ -181,12 +181,12 @@ describe.each([...storeAdapters, remoteStoreAdapter])('usage consumer over the %
     consumer.onConsumed((ids) => batches.push(ids));
     consumer.start();
     try {
-      await until(async () => ofOrg(batches, backlog).length === 1);
+      await until(async () => ofEvents(batches, backlog).length === 1);
       const next = event(2n, { orgId, keyId });
       await settle(next);
       // Within until's 10 s: a pause would hold it for ten minutes.
-      await until(async () => ofOrg(batches, [next]).length === 1);
-      expect(ofOrg(batches, [...backlog, next]).map((batch) => batch.length)).toEqual([BATCH, 1]);
+      await until(async () => ofEvents(batches, [next]).length === 1);
+      expect(ofEvents(batches, [...backlog, next]).map((batch) => batch.length)).toEqual([BATCH, 1]);
     } finally {
       await consumer.close();
     }

@@ -31,7 +31,7 @@ const ROWS_PER_STATEMENT = 2000;
  * read at once, and a backlog is read in full batches without pauses. The ledger trails the Redis
  * balance (which is what admission reads) by at most this much more.
  */
-export const DEFAULT_GATHER_MS = 20;
+const DEFAULT_GATHER_MS = 20;
 
 export interface UsageConsumerOptions {
   db: Db;
@@ -61,7 +61,7 @@ export class UsageConsumer {
   private readonly gatherMs: number;
   private running: Promise<void> | null = null;
   private stopping = false;
-  /** Sleeping retries, woken by close(). */
+  /** Sleeping retries and gathering pauses, woken by close(). */
   private readonly wakers = new Set<() => void>();
   /** Stream ids of the batches being written now. */
   private readonly pending = new Set<string>();
