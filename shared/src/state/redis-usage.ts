@@ -117,7 +117,7 @@ export class RedisUsageStream {
   }
 
   async replay(events: readonly UsageEvent[]): Promise<void> {
-    // In batches sent together (auto-pipelined): a minute of events must not take a round trip each.
+    // Sent together (one write per tick, TickBatchedRedis): a minute of events must not take a round trip each.
     for (let i = 0; i < events.length; i += 500) {
       await Promise.all(events.slice(i, i + 500).map((event) => this.cmd.xadd(orgKeys(event.orgId).stream, '*', 'e', encodeUsageEvent(event), 'd', '0')));
     }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestRedis, type TestService } from '../../../test/support/services.ts';
 import type { Announcement } from '../snapshot.ts';
 import { USAGE_GROUP, usageStream } from './keys.ts';
-import { RedisStateStore } from './redis.ts';
+import { RedisStateStore, TickBatchedRedis } from './redis.ts';
 
 // What only the Redis adapter can go through: its pub/sub connection dropping. Everything else
 // about it is the shared contract (contract.test.ts).
@@ -105,3 +105,57 @@ describe('RedisStateStore subscriptions', () => {
   });
 });
 
+
+describe('TickBatchedRedis', () => {
+  let redis: TestService;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    redis = await createTestRedis();
+    admin = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    await admin.quit();
+    await redis.cleanup();
+  });
+
+  /** Reads of client sockets Redis has made so far, counting this INFO's own. */
+  async function readsByRedis(): Promise<number> {
+    const info = await admin.info('stats');
+    return Number(/^total_reads_processed:(\d+)/m.exec(info)![1]);
+  }
+
+  it('sends the commands of one tick in one write, in order, and each gets its own reply', async () => {
+    const connection = new TickBatchedRedis(redis.url);
+    try {
+      await connection.mset(Object.fromEntries(Array.from({ length: 40 }, (_, n) => [`tick:${n}`, `value-${n}`])));
+      const before = await readsByRedis();
+      // 40 GETs and a MULTI (ioredis writes that in one go itself) from one tick.
+      const [values, transaction] = await Promise.all([
+        Promise.all(Array.from({ length: 40 }, (_, n) => connection.get(`tick:${n}`))),
+        connection.multi().incr('tick:count').incr('tick:count').exec(),
+      ]);
+      const after = await readsByRedis();
+      expect(values).toEqual(Array.from({ length: 40 }, (_, n) => `value-${n}`));
+      expect(transaction).toEqual([[null, 1], [null, 2]]);
+      // The batch was one read; the other is the second INFO's.
+      expect(after - before).toBe(2);
+      // A later tick's command is written at its own tick's end, not held for another.
+      expect(await connection.get('tick:count')).toBe('2');
+      expect((await readsByRedis()) - after).toBe(2);
+    } finally {
+      connection.disconnect();
+    }
+  });
+
+  it('sends commands queued while disconnected once the connection is ready', async () => {
+    const connection = new TickBatchedRedis(redis.url, { lazyConnect: true });
+    try {
+      const replies = Promise.all([connection.set('queued:a', '1'), connection.incr('queued:b'), connection.get('queued:a')]);
+      expect(connection.status).not.toBe('ready');
+      expect(await replies).toEqual(['OK', 1, '1']);
+    } finally {
+      connection.disconnect();
+    }
+  });
+});
