@@ -50,7 +50,7 @@ const embedded: Mode = {
     execFileSync(process.execPath, ['control-plane/build.mjs'], { cwd: repoRoot });
     const launch = launchOf('start');
     const server = startLaunch(launch, env);
-    expect(server.child.spawnargs.slice(1)).toEqual(['control-plane/dist/main.mjs']);
+    expect(server.child.spawnargs.slice(1)).toEqual(['--liftoff-only', 'control-plane/dist/main.mjs']);
     // glibc's allocator held on to freed memory of the worker thread and PGlite (see the README):
     // the process runs with the settings `npm start` gives it.
     const environ = readFileSync(`/proc/${server.child.pid}/environ`, 'utf8').split('\0');
