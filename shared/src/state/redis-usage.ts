@@ -117,7 +117,8 @@ export class RedisUsageStream {
   }
 
   async replay(events: readonly UsageEvent[]): Promise<void> {
-    // Sent together (one write per tick, TickBatchedRedis): a minute of events must not take a round trip each.
+    // Sent together (on one server, in one write per event-loop turn: TickBatchedRedis): a minute of
+    // events must not take a round trip each.
     for (let i = 0; i < events.length; i += 500) {
       await Promise.all(events.slice(i, i + 500).map((event) => this.cmd.xadd(orgKeys(event.orgId).stream, '*', 'e', encodeUsageEvent(event), 'd', '0')));
     }

@@ -5,8 +5,9 @@ import type { Announcement } from '../snapshot.ts';
 import { USAGE_GROUP, usageStream } from './keys.ts';
 import { RedisStateStore, TickBatchedRedis } from './redis.ts';
 
-// What only the Redis adapter can go through: its pub/sub connection dropping. Everything else
-// about it is the shared contract (contract.test.ts).
+// What only the Redis adapter can go through: its pub/sub connection dropping, and its command
+// connection's one write per event-loop turn. Everything else about it is the shared contract
+// (contract.test.ts).
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -14,19 +15,19 @@ async function until(predicate: () => boolean): Promise<void> {
   for (let i = 0; i < 400 && !predicate(); i++) await sleep(5);
 }
 
+let redis: TestService;
+let admin: Redis;
+
+beforeAll(async () => {
+  redis = await createTestRedis();
+  admin = new Redis(redis.url);
+});
+afterAll(async () => {
+  await admin.quit();
+  await redis.cleanup();
+});
+
 describe('RedisStateStore subscriptions', () => {
-  let redis: TestService;
-  let admin: Redis;
-
-  beforeAll(async () => {
-    redis = await createTestRedis();
-    admin = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    await admin.quit();
-    await redis.cleanup();
-  });
-
   it('tells every listener to resync after the subscriber connection drops, then delivers again', async () => {
     const store = new RedisStateStore(redis.url);
     try {
@@ -105,20 +106,7 @@ describe('RedisStateStore subscriptions', () => {
   });
 });
 
-
 describe('TickBatchedRedis', () => {
-  let redis: TestService;
-  let admin: Redis;
-
-  beforeAll(async () => {
-    redis = await createTestRedis();
-    admin = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    await admin.quit();
-    await redis.cleanup();
-  });
-
   /** Reads of client sockets Redis has made so far, counting this INFO's own. */
   async function readsByRedis(): Promise<number> {
     const info = await admin.info('stats');
