@@ -26,3 +26,15 @@ describe('SMTP settings', () => {
     expect(() => readConfig(env)).toThrow(new ConfigError(message));
   });
 });
+
+describe('TOLLGATE_SETTLED_MARKER_HOURS', () => {
+  it('is 24 hours unless set, in whole hours up to a year, as the data plane reads it', () => {
+    expect(readConfig({}).settledMarkerSeconds).toBe(86_400);
+    expect(readConfig({ TOLLGATE_SETTLED_MARKER_HOURS: '2' }).settledMarkerSeconds).toBe(7_200);
+    expect(readConfig({ TOLLGATE_SETTLED_MARKER_HOURS: '8760' }).settledMarkerSeconds).toBe(31_536_000);
+  });
+
+  it.each(['0', '2.5', '8761', 'week'])('refuses %j', (hours) => {
+    expect(() => readConfig({ TOLLGATE_SETTLED_MARKER_HOURS: hours })).toThrow(new ConfigError(`TOLLGATE_SETTLED_MARKER_HOURS must be an integer from 1 to 8760, got "${hours}"`));
+  });
+});

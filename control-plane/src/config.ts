@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DEFAULT_SETTLED_MARKER_SECONDS, MAX_SETTLED_MARKER_HOURS } from '@tollgate/shared';
 
 /** Settings from the environment, shared by `main.ts` and the `tollgate` CLI. */
 export interface Config {
@@ -25,6 +26,8 @@ export interface Config {
   graphiql: boolean | undefined;
   /** TOLLGATE_USAGE_CLAIM_IDLE_MS: usage entries another consumer held this long are taken over. */
   usageClaimIdleMs: number;
+  /** TOLLGATE_SETTLED_MARKER_HOURS in seconds: how long Redis remembers a settled request. */
+  settledMarkerSeconds: number;
   /** Where emails go (TOLLGATE_SMTP_URL, TOLLGATE_EMAIL_FROM); null: to the log. */
   smtp: SmtpSettings | null;
 }
@@ -110,6 +113,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: flag(env, 'TOLLGATE_GRAPHQL_INTROSPECTION'),
     graphiql: flag(env, 'TOLLGATE_GRAPHIQL'),
     usageClaimIdleMs: integer(env, 'TOLLGATE_USAGE_CLAIM_IDLE_MS', 15_000, 100, 3_600_000),
+    settledMarkerSeconds: integer(env, 'TOLLGATE_SETTLED_MARKER_HOURS', DEFAULT_SETTLED_MARKER_SECONDS / 3600, 1, MAX_SETTLED_MARKER_HOURS) * 3600,
     smtp: smtpSettings(env),
   };
 }

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       { masterKeyId: ring.ids[0] },
     );
   }
-  const store = createStateStore(config.redisUrl);
+  const store = createStateStore(config.redisUrl, { settledMarkerSeconds: config.settledMarkerSeconds });
 
   let planes: { close(): Promise<void> };
   // Each mode loads only what it runs: in embedded mode this thread never loads the control plane.

@@ -1,4 +1,4 @@
-import { loadMasterKeyRing, parseCredits } from '@tollgate/shared';
+import { DEFAULT_SETTLED_MARKER_SECONDS, loadMasterKeyRing, MAX_SETTLED_MARKER_HOURS, parseCredits } from '@tollgate/shared';
 import type { BreakerSettings } from './dispatch/breaker.ts';
 import { AddressSet } from './http/client-ip.ts';
 import type { LeaseSettings } from './metering/instances.ts';
@@ -14,6 +14,8 @@ export interface DataPlaneConfig {
   requestTimeoutMs: number | undefined;
   /** Longest a Redis command may wait before the request gets 503. */
   redisTimeoutMs: number;
+  /** TOLLGATE_SETTLED_MARKER_HOURS in seconds: how long Redis remembers a settled request. */
+  settledMarkerSeconds: number;
   lease: Partial<LeaseSettings>;
   grace: Partial<GraceSettings>;
   trustedProxies: string[];
@@ -77,6 +79,7 @@ export function readConfig(env: NodeJS.ProcessEnv): DataPlaneConfig {
     breaker: { ...(threshold === undefined ? {} : { threshold }), ...(coolDownMs === undefined ? {} : { coolDownMs }) },
     requestTimeoutMs: integer(env, 'TOLLGATE_REQUEST_TIMEOUT_MS', 1_000, 86_400_000),
     redisTimeoutMs: integer(env, 'TOLLGATE_REDIS_TIMEOUT_MS', 50, 60_000) ?? 2_000,
+    settledMarkerSeconds: (integer(env, 'TOLLGATE_SETTLED_MARKER_HOURS', 1, MAX_SETTLED_MARKER_HOURS) ?? DEFAULT_SETTLED_MARKER_SECONDS / 3600) * 3600,
     lease: defined({ deadAfterMs: integer(env, 'TOLLGATE_INSTANCE_DEAD_AFTER_MS', 1_000, 600_000) }),
     trustedProxies: trustedProxies(env.TOLLGATE_TRUSTED_PROXIES),
     controlPlanePort: integer(env, 'CONTROL_PLANE_PORT', 1, 65_535) ?? 4000,

@@ -6,7 +6,7 @@ const logger = createLogger('data-plane');
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
-  const store = new RedisStateStore(config.redisUrl, { commandTimeoutMs: config.redisTimeoutMs });
+  const store = new RedisStateStore(config.redisUrl, { commandTimeoutMs: config.redisTimeoutMs, settledMarkerSeconds: config.settledMarkerSeconds });
   const dataPlane = await createDataPlane({
     store,
     masterKey: config.masterKey,

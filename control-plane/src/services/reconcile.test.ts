@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { RedisStateStore, spendCounters, usage, type UsageEvent } from '@tollgate/shared';
+import { orgKeys, RedisStateStore, spendCounters, usage, type UsageEvent } from '@tollgate/shared';
 import { eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,5 +175,64 @@ describe('the control plane after Redis lost its data', () => {
     await watch.check();
     expect(watch.recoveries).toBe(1);
     expect((await reconcile(h.database.db, h.store)).orgs).toEqual([]);
+  });
+});
+
+describe('a settlement later than the settled marker\'s life', () => {
+  let h: Harness;
+  let redis: Awaited<ReturnType<typeof createTestRedis>>;
+  let raw: Redis;
+
+  beforeAll(async () => {
+    redis = await createTestRedis();
+    raw = new Redis(redis.url);
+    // Markers that live one second (TOLLGATE_SETTLED_MARKER_HOURS takes whole hours; the store takes seconds).
+    h = await createHarness({ store: new RedisStateStore(redis.url, { settledMarkerSeconds: 1 }), storeWatch: { intervalMs: 3_600_000 } });
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await h?.cleanup();
+    await h?.store.close();
+    await redis?.cleanup();
+  });
+
+  it('debits the live balance a second time, never the ledger; reconcile reports exactly that and repairs it', async () => {
+    const orgId = (await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: `Late-${randomUUID()}` })).data.id as string;
+    await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId, amount: '1', reason: 'start', idempotencyKey: `start-${orgId}` });
+    const keyId = (await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'apiKey { id }', { orgId, name: 'k' })).data.apiKey.id as string;
+    const consumer = new UsageConsumer({ db: h.database.db, store: h.store, consumerName: `late-${randomUUID()}` });
+    const requestId = `req_${randomUUID()}`;
+    const base: UsageEvent = {
+      v: 2, requestId, clientRequestId: null, orgId, keyId, model: 'm', tier: 'resale', lane: null, provider: 'openai',
+      channelId: null, byokCredentialId: null, upstreamModel: 'u', endpoint: 'chat', stream: false, usage: usage({ input: 100 }), usageSource: 'estimated',
+      chargeKind: 'usage', cost: '30', providerCost: '0', hold: '100', overHold: false, attempts: [], startedAt: Date.now(), latencyMs: 1,
+      status: 'orphaned', httpStatus: 200, errorCode: null,
+    };
+    // A data plane admits the request, then is cut off from Redis; another settles it as an orphan.
+    const cutOff = `dp-cut-off-${randomUUID()}`;
+    const now = Date.now();
+    expect(await h.store.reserve({ orgId, requestId, instance: cutOff, orphan: base, amount: 100n, overdraft: 0n, checks: [], nowMs: now, deadlineMs: now + 60_000 })).toMatchObject({ ok: true });
+    expect(await h.store.settleOrphans(cutOff, 60_000)).toBe(1);
+    await consumer.close();
+    const late = { event: { ...base, usage: usage({ input: 100, output: 50 }), usageSource: 'reported' as const, cost: '45', status: 'ok' as const }, consumption: [] };
+    // Back within the marker's life: its settlement changes nothing.
+    expect(await h.store.settle(late)).toBe('already_settled');
+    const marker = orgKeys(orgId).settled(requestId);
+    for (const stop = Date.now() + 5_000; (await raw.exists(marker)) === 1 && Date.now() < stop; ) await new Promise((r) => setTimeout(r, 50));
+    expect(await raw.exists(marker)).toBe(0);
+
+    // Back after it: the live balance is debited again; the consumer writes nothing new.
+    expect(await h.store.settle(late)).toBe('settled');
+    await consumer.close();
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: CREDIT - 30n - 45n, held: 0n });
+    expect(await ledgerBalance(h.database.db, orgId)).toBe(CREDIT - 30n);
+    const records = await h.database.db.query.usageRecords.findMany({ columns: { cost: true, status: true }, where: { requestId } });
+    expect(records).toEqual([{ cost: 30n, status: 'orphaned' }]);
+
+    const [found] = (await reconcile(h.database.db, h.store)).orgs.filter((o) => o.orgId === orgId);
+    expect([found!.drift, found!.ledger, found!.store]).toEqual([-45n, CREDIT - 30n, CREDIT - 75n]);
+    expect((await reconcile(h.database.db, h.store, { repair: true })).repaired).toBe(true);
+    expect((await reconcile(h.database.db, h.store)).orgs.filter((o) => o.orgId === orgId)).toEqual([]);
+    expect(await h.store.getBalance(orgId)).toEqual({ balance: CREDIT - 30n, held: 0n });
   });
 });

@@ -18,7 +18,7 @@ const logger = createLogger('tollgate', { write: (line) => send({ type: 'log', l
 async function run(): Promise<void> {
   const [current, ...previous] = data.ring.keys.map((key) => Buffer.from(key));
   const ring = masterKeyRing(current!, previous, data.ring.source);
-  const store = data.storePort ? new RemoteStateStore(data.storePort, { kind: data.storeKind }) : createStateStore(data.config.redisUrl);
+  const store = data.storePort ? new RemoteStateStore(data.storePort, { kind: data.storeKind }) : createStateStore(data.config.redisUrl, { settledMarkerSeconds: data.config.settledMarkerSeconds });
   const launched = await launchControlPlane({ config: data.config, ring, store, logger, embedded: true });
   port.on('message', (message: ToWorker) => {
     if (message.type === 'data-plane-listening') {

@@ -10,7 +10,9 @@ const RETRY_DELAYS_MS = [50, 200, 1_000, 2_000, 5_000];
  * request id), with capped backoff, while the store is down too: the buffer is bounded by refusing
  * new local admissions past `maxBuffered` (metering/admission.ts), not by forgetting money.
  * Closing waits for every settlement up to a bound; one still unwritten then (the store is gone
- * for good) is logged whole, at error level, for `tollgate reconcile` to replay.
+ * for good) is logged whole, at error level. Its intent stays in the store, so the request is still
+ * billed, at its input estimate as an orphan, by whichever data plane sweeps this one's intents
+ * once the store is back; the log line keeps its exact usage for an operator.
  */
 export class Settlements {
   private readonly inFlight = new Set<Promise<void>>();
@@ -72,7 +74,7 @@ export class Settlements {
         return;
       } catch (error) {
         if (this.closing) {
-          this.logger.error('settlement not written before shutdown; usage event kept in this log line for replay', {
+          this.logger.error('settlement not written before shutdown; it will be settled at its estimate as an orphan, and this log line keeps its exact usage', {
             error, usageEvent: event, consumption,
           });
           return;
@@ -83,7 +85,7 @@ export class Settlements {
     }
   }
 
-  /** Waits for every settlement; past `timeoutMs`, the unwritten ones are logged for replay. */
+  /** Waits for every settlement; past `timeoutMs`, the unwritten ones are logged (see the class). */
   async drain(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight.size > 0 && Date.now() < deadline) {

@@ -12,7 +12,7 @@ import { decodeByokRecord, decodeKeyRecord, decodeRouteTable } from '../snapshot
 import { encodeUsageEvent, type UsageEvent } from '../usage.ts';
 import { assertCounterName } from './keys.ts';
 import { MemoryUsageStream } from './memory-usage.ts';
-import { SETTLED_MEMORY_SECONDS } from './port.ts';
+import { CREDITED_MEMORY_SECONDS } from './port.ts';
 import { assertReservation, assertSettlement } from './validate.ts';
 import type {
   AnnouncementListener,
@@ -357,7 +357,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   private emptyOrgState(): OrgState {
-    return { balance: null, held: 0n, holds: new Map(), settled: new Markers(this.settledMemoryMs), credited: new Markers(SETTLED_MEMORY_SECONDS * 1000), counters: new Map() };
+    return { balance: null, held: 0n, holds: new Map(), settled: new Markers(this.settledMemoryMs), credited: new Markers(CREDITED_MEMORY_SECONDS * 1000), counters: new Map() };
   }
 
   private emptyOrg(orgId: string): OrgState {

@@ -234,5 +234,17 @@ export interface UsageDelivery {
   storeDebited: boolean;
 }
 
-/** How long a settled request id is remembered for idempotency. */
-export const SETTLED_MEMORY_SECONDS = 7 * 24 * 3600;
+/**
+ * How long Redis remembers a settled request by default (`TOLLGATE_SETTLED_MARKER_HOURS`), so that a
+ * second settlement of it changes nothing: a data plane's retry, or its late settlement of a request
+ * another data plane settled as an orphan while it was cut off from Redis. One arriving later than
+ * this debits the live balance a second time. The ledger still holds the request once (its usage
+ * record and debit are unique per request id), and `tollgate reconcile` reports the difference and
+ * repairs it. Each marker costs Redis about 150 bytes for this long.
+ */
+export const DEFAULT_SETTLED_MARKER_SECONDS = 24 * 3600;
+/** The longest TOLLGATE_SETTLED_MARKER_HOURS both planes accept: a year. */
+export const MAX_SETTLED_MARKER_HOURS = 8760;
+
+/** How long a credit applied to a balance in the store is remembered (credits are few). */
+export const CREDITED_MEMORY_SECONDS = 7 * 24 * 3600;

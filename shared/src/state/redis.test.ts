@@ -1,13 +1,15 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestRedis, type TestService } from '../../../test/support/services.ts';
+import { ZERO_USAGE } from '../canonical/usage.ts';
 import type { Announcement } from '../snapshot.ts';
-import { USAGE_GROUP, usageStream } from './keys.ts';
+import type { UsageEvent } from '../usage.ts';
+import { orgKeys, USAGE_GROUP, usageStream } from './keys.ts';
 import { RedisStateStore, TickBatchedRedis } from './redis.ts';
 
-// What only the Redis adapter can go through: its pub/sub connection dropping, and its command
-// connection's one write per event-loop turn. Everything else about it is the shared contract
-// (contract.test.ts).
+// What only the Redis adapter can go through: its pub/sub connection dropping, its command
+// connection's one write per event-loop turn, and how long its markers live. Everything else about
+// it is the shared contract (contract.test.ts).
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -144,6 +146,58 @@ describe('TickBatchedRedis', () => {
       expect(await replies).toEqual(['OK', 1, '1']);
     } finally {
       connection.disconnect();
+    }
+  });
+});
+
+describe('RedisStateStore markers', () => {
+  const event = (orgId: string, requestId: string, cost: bigint): UsageEvent => ({
+    v: 2, requestId, clientRequestId: null, orgId, keyId: 'key-1', model: 'gpt-test', tier: 'resale', lane: null, provider: 'openai',
+    channelId: 'ch-1', byokCredentialId: null, upstreamModel: 'gpt-test', endpoint: '/v1/chat/completions', stream: false,
+    usage: { ...ZERO_USAGE, input: 10, output: 5 }, usageSource: 'reported', chargeKind: 'usage', cost: cost.toString(), providerCost: '0',
+    hold: cost.toString(), overHold: false, attempts: [], startedAt: 1_700_000_000_000, latencyMs: 12, status: 'ok', httpStatus: 200, errorCode: null,
+  });
+  /** Seconds left on a key, rounded up: a key set with a life of N seconds less than a second ago reads N. */
+  const secondsLeft = async (key: string): Promise<number> => Math.ceil((await admin.pttl(key)) / 1000);
+
+  it('remembers a settled request for 24 hours by default', async () => {
+    const store = new RedisStateStore(redis.url);
+    try {
+      const org = `org-default-${process.pid}`;
+      await store.seedBalance(org, 1_000n);
+      expect(await store.settle({ event: event(org, 'r-default', 5n), consumption: [] })).toBe('settled');
+      expect(await secondsLeft(orgKeys(org).settled('r-default'))).toBe(86_400);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('gives every settled marker the configured life (settlement, orphan, debit once, seed), and credits their own week', async () => {
+    const store = new RedisStateStore(redis.url, { settledMarkerSeconds: 7_200 });
+    try {
+      const org = `org-configured-${process.pid}`;
+      const k = orgKeys(org);
+      await store.seedBalance(org, 1_000n);
+      expect(await store.settle({ event: event(org, 'r-settled', 5n), consumption: [] })).toBe('settled');
+      const now = Date.now();
+      const orphan = { ...event(org, 'r-orphan', 7n), status: 'orphaned' as const };
+      expect(await store.reserve({ orgId: org, requestId: 'r-orphan', instance: `dp-gone-${process.pid}`, orphan, amount: 10n, overdraft: 0n, checks: [], nowMs: now, deadlineMs: now + 60_000 })).toMatchObject({ ok: true });
+      expect(await store.settleOrphans(`dp-gone-${process.pid}`, 60_000)).toBe(1);
+      expect(await store.debitOnce(org, 'r-debited', 11n)).toBe('applied');
+      expect(await store.seedBalance(org, 0n, [{ requestId: 'r-seeded', cost: 13n }])).toBe(false);
+      expect(await store.applyCredit(org, 'entry-1', 100n)).toBe('applied');
+      const lives = await Promise.all(['r-settled', 'r-orphan', 'r-debited', 'r-seeded'].map((id) => secondsLeft(k.settled(id))));
+      expect(lives).toEqual([7_200, 7_200, 7_200, 7_200]);
+      expect(await secondsLeft(k.credited('entry-1'))).toBe(604_800);
+      expect(await store.getBalance(org)).toEqual({ balance: 1_000n - 5n - 7n - 11n - 13n + 100n, held: 0n });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a marker life that is not a whole number of seconds, at least 1', () => {
+    for (const seconds of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new RedisStateStore(redis.url, { settledMarkerSeconds: seconds })).toThrow(RangeError);
     }
   });
 });

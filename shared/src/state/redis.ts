@@ -28,7 +28,8 @@ import {
 } from './keys.ts';
 import { ADJUST_BALANCE, APPLY_CREDIT, BREAKER_FAILURE, BREAKER_PROBE, BREAKER_SUCCESS, DEBIT_ONCE, PUT_ANNOUNCE, PUT_ROUTES, RESERVE, SEED_BALANCE, SEED_COUNTERS, SETTLE, SETTLE_ORPHAN } from './lua.ts';
 import {
-  SETTLED_MEMORY_SECONDS,
+  CREDITED_MEMORY_SECONDS,
+  DEFAULT_SETTLED_MARKER_SECONDS,
   type AnnouncementListener,
   type BalanceView,
   type BreakerPolicy,
@@ -74,6 +75,8 @@ export interface RedisStoreOptions {
    * past it the call fails, so callers answer "unavailable" quickly instead of stalling.
    */
   commandTimeoutMs?: number;
+  /** How long a settled request is remembered, in whole seconds (see DEFAULT_SETTLED_MARKER_SECONDS). */
+  settledMarkerSeconds?: number;
   redis?: RedisOptions;
 }
 
@@ -134,11 +137,16 @@ export class RedisStateStore implements StateStore {
   private readonly usage: RedisUsageStream;
   /** Listeners sharing the subscriber connection's one subscription. */
   private listeners = 0;
+  /** The settled markers' life in seconds, as the scripts take it. */
+  private readonly settledMarkerTtl: string;
 
   constructor(
     url: string,
     private readonly options: RedisStoreOptions = {},
   ) {
+    const markerSeconds = options.settledMarkerSeconds ?? DEFAULT_SETTLED_MARKER_SECONDS;
+    if (!Number.isSafeInteger(markerSeconds) || markerSeconds < 1) throw new RangeError(`settledMarkerSeconds must be a whole number of seconds, at least 1 (got ${markerSeconds})`);
+    this.settledMarkerTtl = String(markerSeconds);
     this.target = parseRedisUrl(url);
     this.cmd = this.connect() as Client;
     const define = (name: keyof TollgateCommands, lua: string, numberOfKeys?: number): void =>
@@ -247,13 +255,13 @@ export class RedisStateStore implements StateStore {
   async seedBalance(orgId: string, balance: Nanocredits, included: readonly IncludedDebit[] = []): Promise<boolean> {
     const k = orgKeys(orgId);
     const keys = [k.balance, ...included.map((d) => k.settled(d.requestId))];
-    const args = [balance.toString(), String(SETTLED_MEMORY_SECONDS), ...included.map((d) => d.cost.toString())];
+    const args = [balance.toString(), this.settledMarkerTtl, ...included.map((d) => d.cost.toString())];
     return (await this.cmd.tgSeedBalance(keys.length, ...keys, ...args)) === 1;
   }
 
   async debitOnce(orgId: string, requestId: string, cost: Nanocredits): Promise<DebitOutcome> {
     const k = orgKeys(orgId);
-    const result = await this.cmd.tgDebitOnce(k.balance, k.settled(requestId), cost.toString(), String(SETTLED_MEMORY_SECONDS));
+    const result = await this.cmd.tgDebitOnce(k.balance, k.settled(requestId), cost.toString(), this.settledMarkerTtl);
     return result === 1 ? 'applied' : result === 0 ? 'repeat' : 'no_balance';
   }
 
@@ -278,7 +286,7 @@ export class RedisStateStore implements StateStore {
 
   async applyCredit(orgId: string, entryId: string, amount: Nanocredits): Promise<CreditOutcome> {
     const k = orgKeys(orgId);
-    const result = await this.cmd.tgApplyCredit(k.balance, k.credited(entryId), amount.toString(), String(SETTLED_MEMORY_SECONDS));
+    const result = await this.cmd.tgApplyCredit(k.balance, k.credited(entryId), amount.toString(), String(CREDITED_MEMORY_SECONDS));
     return result === 1 ? 'applied' : result === 0 ? 'repeat' : 'no_balance';
   }
 
@@ -311,7 +319,7 @@ export class RedisStateStore implements StateStore {
     assertSettlement({ event, consumption });
     const k = orgKeys(event.orgId);
     const keys = [k.balance, k.held, k.holds, k.holdDeadlines, k.settled(event.requestId), k.intents, k.stream, ...consumption.map((c) => k.counter(c.counter))];
-    const args = [event.requestId, event.cost, String(SETTLED_MEMORY_SECONDS), eventText ?? encodeUsageEvent(event)];
+    const args = [event.requestId, event.cost, this.settledMarkerTtl, eventText ?? encodeUsageEvent(event)];
     for (const c of consumption) args.push(String(c.amount), c.ttlSeconds === null ? '' : String(c.ttlSeconds));
     return (await this.cmd.tgSettle(keys.length, ...keys, ...args)) as SettleOutcome;
   }
@@ -344,7 +352,7 @@ export class RedisStateStore implements StateStore {
           }
           const k = orgKeys(orphan.orgId);
           const keys = [k.balance, k.held, k.holds, k.holdDeadlines, k.settled(requestId), k.intents, k.stream];
-          settled += await this.cmd.tgSettleOrphan(keys.length, ...keys, requestId, instance, String(SETTLED_MEMORY_SECONDS), encodeUsageEvent(orphan), orphan.cost);
+          settled += await this.cmd.tgSettleOrphan(keys.length, ...keys, requestId, instance, this.settledMarkerTtl, encodeUsageEvent(orphan), orphan.cost);
         }
       } while (cursor !== '0');
     }
