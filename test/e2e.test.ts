@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -57,6 +57,14 @@ const embedded: Mode = {
     expect(environ.filter((v) => v.startsWith('MALLOC_'))).toEqual(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072']);
     const control = LISTENING_CONTROL.exec(await server.waitForOutput((l) => LISTENING_CONTROL.test(l), 60_000))![1]!;
     const data = LISTENING_DATA.exec(await server.waitForOutput((l) => LISTENING_DATA.test(l), 60_000))![1]!;
+    // The control plane's thread runs below the data plane's (control-plane/src/thread/priority.ts): of
+    // the process's threads, that one alone has a nice value of 5.
+    const pid = server.child.pid!;
+    const nices = readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return { main: tid === String(pid), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) };
+    });
+    expect([nices.find((t) => t.main)!.nice, nices.filter((t) => t.nice === 5).length, nices.filter((t) => t.nice !== 0 && t.nice !== 5)]).toEqual([0, 1, []]);
     // A new master key is announced with a warning to back it up; everything created is owner-only.
     expect(server.output.join('\n')).toContain('generated a new master key');
     for (const file of ['master.key', 'pgdata', 'pgdata/PG_VERSION', 'control.sock']) expect({ file, mode: statSync(join(dataDir, file)).mode & 0o077 }).toEqual({ file, mode: 0 });

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger, createStateStore, masterKeyRing, RemoteStateStore } from '@tollgate/shared';
 import { launchControlPlane } from '../launch.ts';
 import type { FromWorker, ToWorker, WorkerData } from './messages.ts';
+import { CONTROL_PLANE_THREAD_NICE, lowerThisThreadsPriority } from './priority.ts';
 
 /**
  * The control plane's thread in embedded mode (started by thread/host.ts): PGlite, GraphQL, the
@@ -16,6 +17,7 @@ const send = (message: FromWorker): void => port.postMessage(message);
 const logger = createLogger('tollgate', { write: (line) => send({ type: 'log', line }) });
 
 async function run(): Promise<void> {
+  lowerThisThreadsPriority(CONTROL_PLANE_THREAD_NICE);
   const [current, ...previous] = data.ring.keys.map((key) => Buffer.from(key));
   const ring = masterKeyRing(current!, previous, data.ring.source);
   const store = data.storePort ? new RemoteStateStore(data.storePort, { kind: data.storeKind }) : createStateStore(data.config.redisUrl, { settledMarkerSeconds: data.config.settledMarkerSeconds });
