@@ -240,7 +240,7 @@ export interface UsageDelivery {
  * another data plane settled as an orphan while it was cut off from Redis. One arriving later than
  * this debits the live balance a second time. The ledger still holds the request once (its usage
  * record and debit are unique per request id), and `tollgate reconcile` reports the difference and
- * repairs it. Each marker costs Redis about 150 bytes for this long.
+ * repairs it. Each marker costs Redis about 180 bytes for this long.
  */
 export const DEFAULT_SETTLED_MARKER_SECONDS = 24 * 3600;
 /** The longest TOLLGATE_SETTLED_MARKER_HOURS both planes accept: a year. */
