@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { orgKeys, RedisStateStore, spendCounters, usage, type UsageEvent } from '@tollgate/shared';
+import { orgKeys, RedisStateStore, spendCounters, usage, type RedisStoreOptions, type UsageEvent } from '@tollgate/shared';
 import { eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,42 @@ import { reconcile } from './reconcile.ts';
 import { UsageConsumer } from './usage-consumer.ts';
 
 const CREDIT = 1_000_000_000n;
+
+/** An org of its own, credited, with one key. */
+async function orgWithKey(h: Harness, credits = '1'): Promise<{ orgId: string; keyId: string }> {
+  const orgId = (await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: `R-${randomUUID()}` })).data.id as string;
+  await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId, amount: credits, reason: 'start', idempotencyKey: `start-${orgId}` });
+  const keyId = (await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'apiKey { id }', { orgId, name: 'k' })).data.apiKey.id as string;
+  return { orgId, keyId };
+}
+
+const event = (orgId: string, keyId: string, cost: bigint): UsageEvent => ({
+  v: 2, requestId: `req_${randomUUID()}`, clientRequestId: null, orgId, keyId, model: 'm', tier: 'resale', lane: null, provider: 'openai',
+  channelId: null, byokCredentialId: null, upstreamModel: 'u', endpoint: 'chat', stream: false, usage: usage({ input: 1 }), usageSource: 'reported',
+  chargeKind: 'usage', cost: cost.toString(), providerCost: '0', hold: cost.toString(), overHold: false, attempts: [], startedAt: Date.now(),
+  latencyMs: 1, status: 'ok', httpStatus: 200, errorCode: null,
+});
+
+/**
+ * A harness over a throwaway Redis of the suite's own (the store watch runs only when a test calls
+ * it), and a plain connection to that Redis; set once the suite's beforeAll has run.
+ */
+function redisSuite(options: RedisStoreOptions = {}): { h: Harness; raw: Redis } {
+  const suite = {} as { h: Harness; raw: Redis };
+  let redis: Awaited<ReturnType<typeof createTestRedis>> | undefined;
+  beforeAll(async () => {
+    redis = await createTestRedis();
+    suite.raw = new Redis(redis.url);
+    suite.h = await createHarness({ store: new RedisStateStore(redis.url, options), storeWatch: { intervalMs: 3_600_000 } });
+  });
+  afterAll(async () => {
+    suite.raw?.disconnect();
+    await suite.h?.cleanup();
+    await suite.h?.store.close();
+    await redis?.cleanup();
+  });
+  return suite;
+}
 
 describe.each(storeAdapters)('balances, alerts and reconcile over the %s store', (_name, make) => {
   let h: Harness;
@@ -31,19 +67,7 @@ describe.each(storeAdapters)('balances, alerts and reconcile over the %s store',
     await cleanupStore?.();
   });
 
-  async function newOrg(credits = '1'): Promise<{ orgId: string; keyId: string }> {
-    const orgId = (await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: `R-${randomUUID()}` })).data.id as string;
-    await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId, amount: credits, reason: 'start', idempotencyKey: `start-${orgId}` });
-    const keyId = (await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'apiKey { id }', { orgId, name: 'k' })).data.apiKey.id as string;
-    return { orgId, keyId };
-  }
-
-  const event = (orgId: string, keyId: string, cost: bigint): UsageEvent => ({
-    v: 2, requestId: `req_${randomUUID()}`, clientRequestId: null, orgId, keyId, model: 'm', tier: 'resale', lane: null, provider: 'openai',
-    channelId: null, byokCredentialId: null, upstreamModel: 'u', endpoint: 'chat', stream: false, usage: usage({ input: 1 }), usageSource: 'reported',
-    chargeKind: 'usage', cost: cost.toString(), providerCost: '0', hold: cost.toString(), overHold: false, attempts: [], startedAt: Date.now(),
-    latencyMs: 1, status: 'ok', httpStatus: 200, errorCode: null,
-  });
+  const newOrg = (credits = '1') => orgWithKey(h, credits);
 
   /** Settles like a data plane, then consumes everything in the stream. */
   async function spend(orgId: string, keyId: string, ...costs: bigint[]): Promise<void> {
@@ -128,39 +152,17 @@ describe.each(storeAdapters)('balances, alerts and reconcile over the %s store',
 });
 
 describe('the control plane after Redis lost its data', () => {
-  let h: Harness;
-  let redis: Awaited<ReturnType<typeof createTestRedis>>;
-  let raw: Redis;
-
-  beforeAll(async () => {
-    redis = await createTestRedis();
-    raw = new Redis(redis.url);
-    // Its watch runs only when the test calls it.
-    h = await createHarness({ store: new RedisStateStore(redis.url), storeWatch: { intervalMs: 3_600_000 } });
-  });
-  afterAll(async () => {
-    raw?.disconnect();
-    await h?.cleanup();
-    await h?.store.close();
-    await redis?.cleanup();
-  });
+  const suite = redisSuite();
 
   it('notices by itself, republishes keys and balances from the ledger, then the epoch; usage settled meanwhile is debited once', async () => {
-    const orgId = (await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: 'Wiped' })).data.id as string;
-    await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId, amount: '1', reason: 'start', idempotencyKey: `start-${orgId}` });
-    const keyId = (await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'apiKey { id }', { orgId, name: 'k' })).data.apiKey.id as string;
+    const { h, raw } = suite;
+    const { orgId, keyId } = await orgWithKey(h);
     const watch = h.controlPlane.storeWatch;
     const consumer = new UsageConsumer({ db: h.database.db, store: h.store, consumerName: 'wiped' });
 
     await raw.flushall();
     // A request in flight at the wipe settles now: no balance to debit, the event says so.
-    const inflight: UsageEvent = {
-      v: 2, requestId: `req_${randomUUID()}`, clientRequestId: null, orgId, keyId, model: 'm', tier: 'resale', lane: null, provider: 'openai',
-      channelId: null, byokCredentialId: null, upstreamModel: 'u', endpoint: 'chat', stream: false, usage: usage({ input: 1 }), usageSource: 'reported',
-      chargeKind: 'usage', cost: '40', providerCost: '0', hold: '40', overHold: false, attempts: [], startedAt: Date.now(), latencyMs: 1,
-      status: 'ok', httpStatus: 200, errorCode: null,
-    };
-    await h.store.settle({ event: inflight, consumption: [] });
+    await h.store.settle({ event: event(orgId, keyId, 40n), consumption: [] });
     expect(await h.store.getEpoch()).toBeNull();
     await watch.check();
     expect(watch.recoveries).toBe(1);
@@ -179,35 +181,16 @@ describe('the control plane after Redis lost its data', () => {
 });
 
 describe('a settlement later than the settled marker\'s life', () => {
-  let h: Harness;
-  let redis: Awaited<ReturnType<typeof createTestRedis>>;
-  let raw: Redis;
-
-  beforeAll(async () => {
-    redis = await createTestRedis();
-    raw = new Redis(redis.url);
-    // Markers that live one second (TOLLGATE_SETTLED_MARKER_HOURS takes whole hours; the store takes seconds).
-    h = await createHarness({ store: new RedisStateStore(redis.url, { settledMarkerSeconds: 1 }), storeWatch: { intervalMs: 3_600_000 } });
-  });
-  afterAll(async () => {
-    raw?.disconnect();
-    await h?.cleanup();
-    await h?.store.close();
-    await redis?.cleanup();
-  });
+  // Markers that live one second (TOLLGATE_SETTLED_MARKER_HOURS takes whole hours; the store takes seconds).
+  const suite = redisSuite({ settledMarkerSeconds: 1 });
 
   it('debits the live balance a second time, never the ledger; reconcile reports exactly that and repairs it', async () => {
-    const orgId = (await mutate(h, 'createOrg', 'CreateOrgInput', 'id', { name: `Late-${randomUUID()}` })).data.id as string;
-    await mutate(h, 'creditOrg', 'CreditOrgInput', 'id', { orgId, amount: '1', reason: 'start', idempotencyKey: `start-${orgId}` });
-    const keyId = (await mutate(h, 'createApiKey', 'CreateApiKeyInput', 'apiKey { id }', { orgId, name: 'k' })).data.apiKey.id as string;
+    const { h, raw } = suite;
+    const { orgId, keyId } = await orgWithKey(h);
     const consumer = new UsageConsumer({ db: h.database.db, store: h.store, consumerName: `late-${randomUUID()}` });
-    const requestId = `req_${randomUUID()}`;
-    const base: UsageEvent = {
-      v: 2, requestId, clientRequestId: null, orgId, keyId, model: 'm', tier: 'resale', lane: null, provider: 'openai',
-      channelId: null, byokCredentialId: null, upstreamModel: 'u', endpoint: 'chat', stream: false, usage: usage({ input: 100 }), usageSource: 'estimated',
-      chargeKind: 'usage', cost: '30', providerCost: '0', hold: '100', overHold: false, attempts: [], startedAt: Date.now(), latencyMs: 1,
-      status: 'orphaned', httpStatus: 200, errorCode: null,
-    };
+    // The orphan: its input estimate, under a hold of 100.
+    const base: UsageEvent = { ...event(orgId, keyId, 30n), usage: usage({ input: 100 }), usageSource: 'estimated', hold: '100', status: 'orphaned' };
+    const { requestId } = base;
     // A data plane admits the request, then is cut off from Redis; another settles it as an orphan.
     const cutOff = `dp-cut-off-${randomUUID()}`;
     const now = Date.now();

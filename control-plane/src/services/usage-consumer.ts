@@ -214,10 +214,10 @@ export class UsageConsumer {
    * Reads new events (pausing once drained, see DEFAULT_GATHER_MS), and every claimIdle/2 takes
    * over entries another consumer has held longer than claimIdle (it died, or hangs):
    * continuously, so several consumers can run and a restart within the idle time loses nothing
-   * either. Up to PIPELINE batches are written at once, each
-   * acknowledged after its own commit, in whatever order they finish: writing is idempotent on the
-   * request id, so the order does not matter, and a crash leaves only unacknowledged batches, which
-   * are written again (adding nothing) when claimed.
+   * either. Up to PIPELINE batches are written at once, each acknowledged after its own commit, in
+   * whatever order they finish: writing is idempotent on the request id, so the order does not
+   * matter, and a crash leaves only unacknowledged batches, which are written again (adding
+   * nothing) when claimed.
    */
   private async loop(): Promise<void> {
     let nextClaim = 0;

@@ -99,10 +99,10 @@ export function parseRedisUrl(url: string): { cluster: ClusterNode[] } | { singl
 /**
  * A connection that sends the commands of one turn of the event loop in one socket write: the
  * first command corks the socket and a setImmediate uncorks it once the turn's I/O callbacks have
- * run, so concurrent requests' scripts share a writev and Redis reads them in one go. ioredis's auto-pipelining does the same with a Pipeline
- * object per tick, which copies every defined script onto itself and adds promises and closures:
- * measured, a quarter of the data plane's allocation per request and half of what survived its
- * scavenges (bench/NOTES.md).
+ * run, so concurrent requests' scripts share a writev and Redis reads them in one go. ioredis's
+ * auto-pipelining does the same with a Pipeline object per tick, which copies every defined script
+ * onto itself and adds promises and closures: measured, a quarter of the data plane's allocation
+ * per request and half of what survived its scavenges (bench/NOTES.md).
  */
 export class TickBatchedRedis extends Redis {
   private corked: Redis['stream'] | undefined;
